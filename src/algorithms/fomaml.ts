@@ -1,0 +1,13 @@
+// First-order MAML: Finn et al. 2017, section 5.2; Nichol, Achiam & Schulman,
+// "On First-Order Meta-Learning Algorithms" 2018 (arXiv:1803.02999), and the Flux post.
+//   phi_t  = theta - alpha grad L_t(support_t; theta)            (held constant)
+//   theta <- theta - beta mean_t grad_phi L_t(query_t; phi_t)
+// MAML with its one first-order switch on: see maml.ts.
+import { mamlGradient } from './maml.js';
+import type { MetaLearner } from './types.js';
+
+export const fomaml: MetaLearner = {
+  usesQuery: true,
+  trains: true,
+  metaGradient: (params, batch, config) => mamlGradient(params, batch, config, true),
+};

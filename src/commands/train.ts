@@ -1,0 +1,119 @@
+// `metalearn train`: parse and validate options, pick the backend, run the loop.
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import { loadTrainState } from '../checkpoint.js';
+import { flagValues, helpWithDefault, readConfigFile, resolveConfig, TRAIN_OPTIONS, UsageError, type OptionKey, type TrainConfig } from '../config.js';
+import { BACKENDS, useBackend, type BackendChoice } from '../backend.js';
+import { train } from '../train.js';
+import { dim, fmt, good, heading, Output } from './output.js';
+
+/** Options that may change on --resume without changing the run (it is extended or logged differently). */
+const RESUMABLE_CHANGES: OptionKey[] = ['iterations', 'logEvery', 'evalEvery', 'checkpointEvery', 'description'];
+
+export function registerTrain(program: Command, run: (action: () => Promise<number>) => Promise<void>): void {
+  const cmd = program.command('train').description('meta-train an MLP on sine-wave tasks; writes checkpoints/<name>/ (model, state, loss curve)');
+  cmd.option('--config <file>', 'JSON config file (flags override its values)');
+  for (const [key, spec] of Object.entries(TRAIN_OPTIONS)) {
+    cmd.option(spec.flag, helpWithDefault(key as OptionKey));
+    if (spec.kind === 'bool') cmd.option(`--no-${spec.flag.slice(2)}`, `turn off ${spec.flag}`);
+  }
+  cmd
+    .option('--name <dir>', 'run directory under checkpoints/ (default: <config-or-algo>-<seed>)')
+    .option('--out-dir <dir>', 'parent folder of run directories', 'checkpoints')
+    .option('--resume <run-dir>', 'continue the run saved in this directory')
+    .option('--force', 'replace an existing run directory')
+    .option('--backend <name>', `compute backend: ${BACKENDS.join('|')}`, 'auto')
+    .option('--quiet', 'print only errors')
+    .option('--json', 'print JSON lines on stdout (progress events and a summary) instead of text')
+    .action((flags: Record<string, unknown>) => run(() => trainCommand(flags)));
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+async function trainCommand(flags: Record<string, unknown>): Promise<number> {
+  const out = new Output({ quiet: Boolean(flags.quiet), json: Boolean(flags.json) });
+  const backendChoice = String(flags.backend) as BackendChoice;
+  if (!BACKENDS.includes(backendChoice)) throw new UsageError(`unknown backend '${backendChoice}': choose one of ${BACKENDS.join(', ')}`);
+  const fromFlags = flagValues(TRAIN_OPTIONS, flags);
+  const fromFile = flags.config ? readConfigFile(String(flags.config)) : {};
+  let config: TrainConfig;
+  let runDir: string;
+  const resumeDir = flags.resume as string | undefined;
+  if (resumeDir) {
+    if (flags.force || flags.name) throw new UsageError('--resume continues its own directory: drop --force and --name');
+    const saved = loadTrainState(resumeDir).state.config;
+    const requested = { ...fromFile, ...fromFlags } as Record<string, unknown>;
+    const conflicts = Object.entries(requested).filter(([k, v]) => !RESUMABLE_CHANGES.includes(k as OptionKey) && !sameValue(v, saved[k as OptionKey]));
+    if (conflicts.length > 0) {
+      const [k, v] = conflicts[0];
+      throw new UsageError(`--resume ${resumeDir}: the run was trained with ${k} = ${JSON.stringify(saved[k as OptionKey])}, not ${JSON.stringify(v)}; start a new run (--name) to change it`);
+    }
+    config = resolveConfig(saved, Object.fromEntries(Object.entries(requested).filter(([k]) => RESUMABLE_CHANGES.includes(k as OptionKey))), `--resume ${resumeDir}`);
+    runDir = resumeDir;
+  } else {
+    config = resolveConfig(fromFile, fromFlags, flags.config ? `options (with config ${flags.config})` : 'options');
+    const stem = flags.config ? basename(String(flags.config)).replace(/\.json$/i, '') : config.algo;
+    runDir = join(String(flags.outDir), String(flags.name ?? `${stem}-${config.seed}`));
+  }
+  const backend = await useBackend(backendChoice);
+  out.info(`${heading('metalearn train')} ${config.algo} on ${backend} -> ${runDir}${resumeDir ? ' (resuming)' : ''}`);
+  out.info(
+    dim(
+      `  ${config.iterations} iterations, meta-batch ${config.metaBatch}, ${config.innerSteps} inner step(s) at ${config.innerLr}, ` +
+        `${config.metaOptimizer} ${config.metaLr}, MLP 1-${config.hidden.join('-')}-1 ${config.activation}, K=${config.support}, loss ${config.loss}, seed ${config.seed}`,
+    ),
+  );
+  out.event({ event: 'start', runDir, backend, config });
+
+  let stopSignal: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopSignal) process.exit(signal === 'SIGINT' ? 130 : 143); // a second Ctrl-C: leave now
+    stopSignal = signal;
+    out.info(`\n${signal}: finishing the current iteration and writing a checkpoint (again to quit at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const bar = out.progressBar(config.iterations);
+  const started = Date.now();
+  let startIteration: number | null = null;
+  let lastVal = '-';
+  bar?.start(config.iterations, 0, { loss: '-', val: lastVal, rate: '-' });
+  try {
+    const result = await train({
+      config,
+      runDir,
+      backend,
+      resume: Boolean(resumeDir),
+      force: Boolean(flags.force),
+      shouldStop: () => stopSignal !== null,
+      onProgress: (p) => {
+        startIteration ??= p.iteration - 1;
+        const rate = (p.iteration - startIteration) / Math.max(1e-3, (Date.now() - started) / 1000);
+        if (p.validation) lastVal = fmt(p.validation.after);
+        bar?.update(p.iteration, { loss: fmt(p.metaLoss), val: lastVal, rate: rate.toFixed(0) });
+        if (p.validation) out.event({ event: 'validation', ...p.validation });
+        if (p.metaLoss !== null && p.iteration % config.logEvery === 0) out.event({ event: 'progress', iteration: p.iteration, metaLoss: p.metaLoss });
+      },
+    });
+    bar?.stop();
+    const val = result.curve.validation.at(-1);
+    out.event({ event: 'end', runDir, iteration: result.iteration, stopped: result.stopped, validation: val ?? null });
+    if (result.stopped) {
+      out.info(`checkpoint written at iteration ${result.iteration}: ${runDir}`);
+      out.info(`resume with: npx metalearn train --resume ${runDir}`);
+      return stopSignal === 'SIGTERM' ? 143 : 130;
+    }
+    out.info(
+      `${good('done')}: ${result.iteration} iterations in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+        `validation MSE ${fmt(val?.before)} before, ${fmt(val?.after)} after ${config.valUpdates} step(s) (${config.valTasks} tasks, K=${config.valSamples})`,
+    );
+    out.info(`checkpoint: ${runDir}  (evaluate: npx metalearn eval --checkpoint ${runDir})`);
+    return 0;
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,274 @@
+// Training options: declared once here (key, flag, type, help, default) and
+// validated by one zod schema, whether they come from a config file or a flag.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const ALGORITHMS = ['maml', 'fomaml', 'reptile', 'transfer', 'random'] as const;
+export const ACTIVATIONS = ['relu', 'tanh'] as const;
+export const LOSSES = ['mse', 'l1'] as const;
+export const META_OPTIMIZERS = ['sgd', 'adam'] as const;
+export type Algorithm = (typeof ALGORITHMS)[number];
+export type Activation = (typeof ACTIVATIONS)[number];
+export type LossKind = (typeof LOSSES)[number];
+
+/** A usage error: bad flag, bad config, bad checkpoint argument. Exits 2. */
+export class UsageError extends Error {}
+
+/** Numbers in flags and configs may be written with pi: "pi", "2pi", "-pi/2", "0.5*pi". */
+export function parseNumber(text: string): number {
+  const s = text.trim().toLowerCase();
+  const m = /^([-+]?(?:\d+\.?\d*|\.\d+)?)\s*\*?\s*pi(?:\s*\/\s*(\d+(?:\.\d+)?))?$/.exec(s);
+  if (m) {
+    const factor = m[1] === '' || m[1] === '+' ? 1 : m[1] === '-' ? -1 : Number(m[1]);
+    return (factor * Math.PI) / (m[2] ? Number(m[2]) : 1);
+  }
+  // Number('') is 0 and Number('0x10') is 16: accept plain decimal notation only.
+  if (!/^[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$/.test(s) && !/^[-+]?(?:infinity|nan)$/.test(s)) return NaN;
+  return Number(s);
+}
+
+const numberish = z.preprocess((v) => (typeof v === 'string' ? parseNumber(v) : v), z.number({ invalid_type_error: 'expected a number' }));
+const finite = numberish.pipe(z.number().finite('must be a finite number'));
+const positive = finite.pipe(z.number().positive('must be greater than 0'));
+const count = numberish.pipe(z.number().int('must be a whole number').positive('must be at least 1'));
+const countOrZero = numberish.pipe(z.number().int('must be a whole number').nonnegative('must be 0 or more'));
+/** A range [lo, hi] with lo < hi; a single number means a fixed value [v, v]. */
+const range = z
+  .union([finite.transform((v) => [v, v] as [number, number]), z.tuple([finite, finite])])
+  .refine(([lo, hi]) => lo <= hi, 'needs lo <= hi (write one number for a fixed value)');
+const strictRange = z.tuple([finite, finite]).refine(([lo, hi]) => lo < hi, 'needs lo < hi');
+
+type FlagKind = 'int' | 'number' | 'ints' | 'numbers' | 'range' | 'enum' | 'bool' | 'string';
+
+export interface OptionSpec {
+  /** commander flag, e.g. '--meta-batch <n>' */
+  flag: string;
+  kind: FlagKind;
+  help: string;
+  schema: z.ZodTypeAny;
+}
+
+/** Every training option. The key is the config-file key; the flag is its command-line form. */
+export const TRAIN_OPTIONS = {
+  description: { flag: '--description <text>', kind: 'string', help: 'free text kept with the run', schema: z.string() },
+  algo: { flag: '--algo <name>', kind: 'enum', help: `meta-learning algorithm: ${ALGORITHMS.join('|')}`, schema: z.enum(ALGORITHMS) },
+  iterations: { flag: '--iterations <n>', kind: 'int', help: 'meta-iterations to train', schema: countOrZero },
+  metaBatch: { flag: '--meta-batch <n>', kind: 'int', help: 'tasks per meta-iteration', schema: count },
+  innerSteps: { flag: '--inner-steps <n>', kind: 'int', help: 'SGD steps of task adaptation inside each meta-iteration', schema: count },
+  innerLr: { flag: '--inner-lr <lr>', kind: 'number', help: 'step size of the inner (adaptation) SGD', schema: positive },
+  innerBatch: { flag: '--inner-batch <n>', kind: 'int', help: "reptile: points per inner minibatch (drawn without replacement from the task's support points)", schema: count },
+  metaOptimizer: { flag: '--meta-optimizer <name>', kind: 'enum', help: `outer optimizer: ${META_OPTIMIZERS.join('|')}`, schema: z.enum(META_OPTIMIZERS) },
+  metaLr: { flag: '--meta-lr <lr>', kind: 'number', help: 'outer step size (reptile: epsilon in theta += epsilon (phi - theta))', schema: positive },
+  metaLrFinal: { flag: '--meta-lr-final <lr>', kind: 'number', help: 'anneal the outer step size linearly to this value by the last iteration', schema: finite.pipe(z.number().nonnegative('must be 0 or more')).nullable() },
+  clipGrad: { flag: '--clip-grad <norm>', kind: 'number', help: 'clip each inner and outer gradient to this global L2 norm', schema: positive.nullable() },
+  hidden: { flag: '--hidden <sizes>', kind: 'ints', help: 'hidden layer widths, comma separated (e.g. 40,40)', schema: z.array(count).min(1, 'needs at least one hidden layer').max(16) },
+  activation: { flag: '--activation <name>', kind: 'enum', help: `hidden activation: ${ACTIVATIONS.join('|')}`, schema: z.enum(ACTIVATIONS) },
+  seed: { flag: '--seed <n>', kind: 'int', help: 'seed of the task stream and the initialisation', schema: numberish.pipe(z.number().int('must be a whole number').nonnegative('must be 0 or more')) },
+  amplitude: { flag: '--amplitude <lo,hi>', kind: 'range', help: 'task amplitude A, uniform in [lo, hi] (one number: fixed)', schema: range },
+  phase: { flag: '--phase <lo,hi>', kind: 'range', help: 'task phase, uniform in [lo, hi]; numbers may use pi (e.g. 0,2pi)', schema: range },
+  phases: { flag: '--phases <list>', kind: 'numbers', help: 'a discrete set of phases drawn with equal probability; replaces --phase (e.g. 0,pi)', schema: z.array(finite).min(1).nullable() },
+  xRange: { flag: '--x-range <lo,hi>', kind: 'range', help: 'inputs x are drawn from [lo, hi]', schema: strictRange },
+  support: { flag: '--support <k>', kind: 'int', help: 'support points per task (K, the inner-loop data)', schema: count },
+  supportGrid: { flag: '--support-grid', kind: 'bool', help: 'support points on an evenly spaced grid over x-range instead of uniform draws', schema: z.boolean() },
+  query: { flag: '--query <n>', kind: 'int', help: 'query points per task (the outer-loop data of maml/fomaml)', schema: count },
+  queryGrid: { flag: '--query-grid', kind: 'bool', help: 'query points on an evenly spaced grid over x-range', schema: z.boolean() },
+  loss: { flag: '--loss <name>', kind: 'enum', help: `task loss: ${LOSSES.join('|')}`, schema: z.enum(LOSSES) },
+  logEvery: { flag: '--log-every <n>', kind: 'int', help: 'iterations per point of the loss curve (mean meta-loss over the window)', schema: count },
+  evalEvery: { flag: '--eval-every <n>', kind: 'int', help: 'iterations between validation evaluations (0: only at the end)', schema: countOrZero },
+  checkpointEvery: { flag: '--checkpoint-every <n>', kind: 'int', help: 'iterations between checkpoints (0: only at the end)', schema: countOrZero },
+  valTasks: { flag: '--val-tasks <n>', kind: 'int', help: 'fixed validation tasks (drawn from the seed, never trained on)', schema: count },
+  valSamples: { flag: '--val-samples <k>', kind: 'int', help: 'support points per validation task', schema: count },
+  valUpdates: { flag: '--val-updates <n>', kind: 'int', help: 'SGD steps (at inner-lr) before the validation loss is measured', schema: countOrZero },
+} satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof TRAIN_OPTIONS;
+
+const shape = Object.fromEntries(Object.entries(TRAIN_OPTIONS).map(([k, spec]) => [k, spec.schema])) as {
+  [K in OptionKey]: (typeof TRAIN_OPTIONS)[K]['schema'];
+};
+
+export const trainConfigSchema = z
+  .object(shape)
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.algo === 'reptile' && c.innerBatch > c.support) {
+      ctx.addIssue({ code: 'custom', path: ['innerBatch'], message: `inner-batch ${c.innerBatch} is larger than support ${c.support}` });
+    }
+    if (c.supportGrid && c.queryGrid && (c.algo === 'maml' || c.algo === 'fomaml') && c.support === c.query) {
+      ctx.addIssue({ code: 'custom', path: ['queryGrid'], message: 'support and query would be the same grid points' });
+    }
+  });
+
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+/** Defaults of every option: the MAML paper's sinusoid protocol (section 5.1), shortened to 10 000 iterations. */
+export const BASE_DEFAULTS: TrainConfig = {
+  description: '',
+  algo: 'maml',
+  iterations: 10000,
+  metaBatch: 25,
+  innerSteps: 1,
+  innerLr: 0.01,
+  innerBatch: 10,
+  metaOptimizer: 'adam',
+  metaLr: 0.001,
+  metaLrFinal: null,
+  clipGrad: null,
+  hidden: [40, 40],
+  activation: 'relu',
+  seed: 0,
+  amplitude: [0.1, 5],
+  phase: [0, Math.PI],
+  phases: null,
+  xRange: [-5, 5],
+  support: 10,
+  supportGrid: false,
+  query: 10,
+  queryGrid: false,
+  loss: 'mse',
+  logEvery: 10,
+  evalEvery: 1000,
+  checkpointEvery: 1000,
+  valTasks: 100,
+  valSamples: 10,
+  valUpdates: 5,
+};
+
+/**
+ * Defaults that differ by algorithm, because the option means something else there.
+ * Reptile (Flux post, OpenAI's sine demo): several inner minibatch steps on 50 points and
+ * a plain interpolation step epsilon = 0.1; with one inner step it would be joint training.
+ */
+export const ALGORITHM_DEFAULTS: Record<Algorithm, Partial<TrainConfig>> = {
+  maml: {},
+  fomaml: {},
+  reptile: { metaOptimizer: 'sgd', metaLr: 0.1, innerSteps: 5, innerLr: 0.02, innerBatch: 10, support: 50, metaBatch: 5 },
+  transfer: {},
+  random: { iterations: 0 },
+};
+
+export function defaultsFor(algo: Algorithm): TrainConfig {
+  return { ...BASE_DEFAULTS, ...ALGORITHM_DEFAULTS[algo] };
+}
+
+/** "help (default: x; reptile: y)" for --help, from the tables above. */
+export function helpWithDefault(key: OptionKey): string {
+  const show = (v: unknown) => (Array.isArray(v) ? v.map((x) => +Number(x).toFixed(4)).join(',') : typeof v === 'number' ? String(+v.toFixed(6)) : String(v));
+  const base = BASE_DEFAULTS[key];
+  const parts = [base === null || base === '' ? 'default: none' : `default: ${show(base)}`];
+  for (const algo of ALGORITHMS) {
+    const v = ALGORITHM_DEFAULTS[algo][key];
+    if (v !== undefined) parts.push(`${algo}: ${show(v)}`);
+  }
+  return `${TRAIN_OPTIONS[key].help} (${parts.join('; ')})`;
+}
+
+function describeIssues(error: z.ZodError, where: string, table: Record<string, OptionSpec> = TRAIN_OPTIONS): string {
+  return error.issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys') return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      const key = issue.path.length ? String(issue.path[0]) : '';
+      const index = issue.path.length > 1 ? `[${issue.path.slice(1).join('][')}]` : '';
+      const name = key in table ? `'${key}'${index} (${table[key].flag.split(' ')[0]})` : `'${key}'${index}`;
+      return `${where}: ${name} ${issue.message}`;
+    })
+    .join('\n');
+}
+
+/** Parses one flag's text into the JSON value a config file would hold. */
+export function parseFlagValue(spec: OptionSpec, text: string | boolean): unknown {
+  const kind = spec.kind;
+  if (typeof text === 'boolean') return text;
+  const list = () => text.split(',').map((s) => (s.trim() === '' ? NaN : parseNumber(s)));
+  switch (kind) {
+    case 'int':
+    case 'number':
+      return parseNumber(text);
+    case 'ints':
+    case 'numbers':
+      return list();
+    case 'range': {
+      const values = list();
+      return values.length === 1 ? values[0] : values;
+    }
+    default:
+      return text;
+  }
+}
+
+/** Reads and checks a config file: JSON object, known keys, right types. */
+export function readConfigFile(path: string): Partial<TrainConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`config ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`config ${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UsageError(`config ${path}: expected a JSON object of options`);
+  const parsed = trainConfigSchema.innerType().partial().strict().safeParse(json);
+  if (!parsed.success) throw new UsageError(describeIssues(parsed.error, `config ${path}`));
+  return parsed.data as Partial<TrainConfig>;
+}
+
+/**
+ * Resolves the options of a run: built-in defaults, then the algorithm's defaults,
+ * then the config file, then flags; the result is validated as a whole.
+ */
+export function resolveConfig(fromFile: Partial<TrainConfig>, fromFlags: Record<string, unknown>, where = 'options'): TrainConfig {
+  const flags = trainConfigSchema.innerType().partial().strict().safeParse(fromFlags);
+  if (!flags.success) throw new UsageError(describeIssues(flags.error, where));
+  const algo = (flags.data.algo ?? fromFile.algo ?? BASE_DEFAULTS.algo) as Algorithm;
+  const merged = { ...defaultsFor(algo), ...fromFile, ...flags.data };
+  const parsed = trainConfigSchema.safeParse(merged);
+  if (!parsed.success) throw new UsageError(describeIssues(parsed.error, where));
+  return parsed.data;
+}
+
+/** Checks a config read back from a checkpoint (the same schema, no defaults filled in). */
+export function validateConfig(json: unknown, where: string): TrainConfig {
+  const parsed = trainConfigSchema.safeParse(json);
+  if (!parsed.success) throw new UsageError(describeIssues(parsed.error, where));
+  return parsed.data;
+}
+
+/** Flag values present in commander's parsed flags, as config values. */
+export function flagValues(table: Record<string, OptionSpec>, flags: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(table)) {
+    if (flags[key] !== undefined) out[key] = parseFlagValue(spec, flags[key] as string | boolean);
+  }
+  return out;
+}
+
+/** Options of `metalearn eval`; the task-family options are the training ones. */
+export const EVAL_OPTIONS = {
+  samples: { flag: '--samples <k>', kind: 'int', help: 'support points K per task for fine-tuning (default: 5)', schema: count.default(5) },
+  updates: { flag: '--updates <n>', kind: 'int', help: 'SGD updates; the loss is reported after each (default: 10)', schema: countOrZero.default(10) },
+  lr: { flag: '--lr <lr>', kind: 'number', help: "fine-tuning SGD step size (default: each checkpoint's inner-lr; 0.01 for a plain layers model)", schema: positive.optional() },
+  tasks: { flag: '--tasks <n>', kind: 'int', help: 'held-out tasks, the same for every checkpoint (default: 600)', schema: count.default(600) },
+  seed: { flag: '--seed <n>', kind: 'int', help: 'seed of the held-out tasks (default: 1000)', schema: TRAIN_OPTIONS.seed.schema.default(1000) },
+  sampleRange: { flag: '--sample-range <lo,hi>', kind: 'range', help: "where support x are drawn (default: the family's x range; e.g. 0,5 for the Flux robustness test)", schema: strictRange.optional() },
+  wave: { flag: '--wave <A,phase>', kind: 'numbers', help: 'evaluate one wave A sin(x + phase) instead of random tasks, and record its points and predictions in --out', schema: z.tuple([finite, finite]).optional() },
+  amplitude: { ...TRAIN_OPTIONS.amplitude, help: "task amplitude range (default: the first checkpoint's)", schema: range.optional() },
+  phase: { ...TRAIN_OPTIONS.phase, help: "task phase range (default: the first checkpoint's)", schema: range.optional() },
+  phases: { ...TRAIN_OPTIONS.phases, help: "discrete phases (default: the first checkpoint's)", schema: z.array(finite).min(1).optional() },
+  xRange: { ...TRAIN_OPTIONS.xRange, help: "x range of the tasks and of the 100-point loss grid (default: the first checkpoint's)", schema: strictRange.optional() },
+} satisfies Record<string, OptionSpec>;
+
+const evalShape = Object.fromEntries(Object.entries(EVAL_OPTIONS).map(([k, spec]) => [k, spec.schema])) as {
+  [K in keyof typeof EVAL_OPTIONS]: (typeof EVAL_OPTIONS)[K]['schema'];
+};
+export const evalConfigSchema = z.object(evalShape).strict();
+export type EvalConfig = z.infer<typeof evalConfigSchema>;
+
+export function resolveEvalConfig(fromFlags: Record<string, unknown>): EvalConfig {
+  const parsed = evalConfigSchema.safeParse(fromFlags);
+  if (!parsed.success) throw new UsageError(describeIssues(parsed.error, 'eval', EVAL_OPTIONS));
+  return parsed.data;
+}

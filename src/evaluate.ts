@@ -1,0 +1,98 @@
+// Evaluation: fine-tune a model with plain SGD on K support points of each held-out
+// task and measure, after every update, the MSE on a dense grid over the task's x range.
+// All tasks are fine-tuned at once as per-task weights [tasks, ...].
+import * as tf from '@tensorflow/tfjs';
+import { sgdStep } from './adapt.js';
+import type { Activation, LossKind } from './config.js';
+import { forward, perTaskCopies, taskLosses, type Params } from './model.js';
+import { Rng } from './rng.js';
+import { disposePoints, linspace, pointSet, sampleInputs, sampleTasks, type PointSet, type SineTask, type TaskFamily } from './tasks.js';
+
+/** Points of the evaluation grid: 100 evenly spaced x over the x range, ends included. */
+export const GRID_POINTS = 100;
+
+export interface EvalSet {
+  tasks: SineTask[];
+  support: PointSet;
+  grid: PointSet;
+}
+
+export interface EvalSetOptions {
+  tasks: number;
+  samples: number;
+  seed: string | number;
+  /** Where support x are drawn (default: the family's x range). */
+  sampleRange?: [number, number];
+}
+
+/** The held-out tasks and support sets: a function of the seed alone, so every model sees the same ones. */
+export function makeEvalSet(family: TaskFamily, o: EvalSetOptions): EvalSet {
+  const rng = new Rng(o.seed);
+  const tasks = sampleTasks(rng, family, o.tasks);
+  const support = pointSet(tasks, sampleInputs(rng, o.tasks, o.samples, o.sampleRange ?? family.xRange, false));
+  const gridX = Float32Array.from(linspace(family.xRange[0], family.xRange[1], GRID_POINTS));
+  return { tasks, support, grid: pointSet(tasks, tasks.map(() => gridX)) };
+}
+
+export function disposeEvalSet(set: EvalSet): void {
+  disposePoints(set.support);
+  disposePoints(set.grid);
+}
+
+export interface FineTuneOptions {
+  updates: number;
+  lr: number;
+  /** Loss of the SGD steps on the support points (the grid loss is always MSE). */
+  loss: LossKind;
+  activation: Activation;
+  /** Keep the grid predictions before and after fine-tuning (for plots). */
+  keepPredictions?: boolean;
+}
+
+export interface FineTuneResult {
+  /** losses[u][t]: grid MSE of task t after u updates, u = 0..updates. */
+  losses: Float32Array[];
+  predictionsBefore?: Float32Array;
+  predictionsAfter?: Float32Array;
+}
+
+/** Fine-tunes params on every task of the set and records the grid MSE after each update. */
+export function fineTune(params: Params, set: EvalSet, o: FineTuneOptions): FineTuneResult {
+  const adaptOpts = { steps: 1, lr: o.lr, loss: o.loss, activation: o.activation, clipGrad: null };
+  const gridLoss = (p: Params) => tf.tidy(() => taskLosses(forward(p, set.grid.x, o.activation), set.grid.y, 'mse'));
+  const predict = (p: Params) => tf.tidy(() => forward(p, set.grid.x, o.activation)).dataSync() as Float32Array;
+  let fast = tf.tidy(() => perTaskCopies(params, set.tasks.length));
+  const result: FineTuneResult = { losses: [] };
+  if (o.keepPredictions) result.predictionsBefore = predict(fast);
+  for (let u = 0; ; u++) {
+    const loss = gridLoss(fast);
+    result.losses.push(loss.dataSync() as Float32Array);
+    loss.dispose();
+    if (u === o.updates) break;
+    const next = tf.tidy(() => sgdStep(fast, set.support, adaptOpts));
+    tf.dispose(fast);
+    fast = next;
+  }
+  if (o.keepPredictions) result.predictionsAfter = predict(fast);
+  tf.dispose(fast);
+  return result;
+}
+
+export interface Summary {
+  mean: number;
+  std: number;
+  /** Half-width of the 95% confidence interval of the mean (normal approximation, 1.96 sd / sqrt(n)). */
+  ci95: number;
+  n: number;
+}
+
+export function summarize(values: ArrayLike<number>): Summary {
+  const n = values.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += values[i];
+  const mean = sum / n;
+  let sq = 0;
+  for (let i = 0; i < n; i++) sq += (values[i] - mean) ** 2;
+  const std = n > 1 ? Math.sqrt(sq / (n - 1)) : 0;
+  return { mean, std, ci95: n > 1 ? (1.96 * std) / Math.sqrt(n) : 0, n };
+}

@@ -1,0 +1,15 @@
+// metalearn as a library: tasks, model, adaptation, algorithms, training,
+// evaluation and checkpoints, with no command line in them.
+export * from './config.js';
+export * from './tasks.js';
+export * from './model.js';
+export * from './adapt.js';
+export * from './optim.js';
+export * from './algorithms/index.js';
+export * from './checkpoint.js';
+export * from './evaluate.js';
+export * from './report.js';
+export * from './train.js';
+export { Rng } from './rng.js';
+export { useBackend, BACKENDS, type BackendChoice } from './backend.js';
+export { VERSION } from './version.js';

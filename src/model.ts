@@ -1,0 +1,94 @@
+// The MLP as a plain list of tensors [W1, b1, W2, b2, ...], W: [in, out], b: [out].
+// The same functions take per-task copies (W: [tasks, in, out], b: [tasks, out]),
+// which is what adaptation produces: one set of fast weights per task.
+import * as tf from '@tensorflow/tfjs';
+import type { Activation, LossKind } from './config.js';
+import type { Rng } from './rng.js';
+
+export type Params = tf.Tensor[];
+
+export interface Architecture {
+  hidden: number[];
+  activation: Activation;
+}
+
+/** Layer widths from input to output: 1, ...hidden, 1. */
+export function layerSizes(hidden: number[]): number[] {
+  return [1, ...hidden, 1];
+}
+
+export function paramShapes(hidden: number[]): number[][] {
+  const sizes = layerSizes(hidden);
+  return sizes.slice(1).flatMap((out, i) => [[sizes[i], out], [out]]);
+}
+
+/**
+ * The Flux post's `Linear` initialisation: weights and biases uniform in
+ * +-sqrt(1/fan_in). Drawn in JavaScript from the Rng so every backend starts equal.
+ */
+export function initParams(hidden: number[], rng: Rng): Params {
+  const shapes = paramShapes(hidden);
+  return shapes.map((shape, i) => {
+    const fanIn = shapes[i - (i % 2)][0]; // a bias takes its weight's fan-in
+    const bound = Math.sqrt(1 / fanIn);
+    const size = shape.reduce((a, b) => a * b, 1);
+    return tf.tensor(Float32Array.from({ length: size }, () => rng.uniform(-bound, bound)), shape);
+  });
+}
+
+/**
+ * tanh whose gradient is recomputed from its input. tf.tanh saves its output for the
+ * backward pass, and TF.js then drops it from an outer tape: its second-order gradient is
+ * silently wrong (tfjs issue 3252, shared/TFJS-NOTES.md). This one is exact to any order.
+ */
+const tanhTwiceDifferentiable = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.tanh(x),
+    gradFunc: (dy, saved) => {
+      const t = tf.tanh(saved[0]);
+      return tf.mul(dy, tf.sub(1, tf.square(t)));
+    },
+  };
+});
+
+export function activate(h: tf.Tensor, activation: Activation): tf.Tensor {
+  return activation === 'relu' ? tf.relu(h) : (tanhTwiceDifferentiable(h) as tf.Tensor);
+}
+
+/** Whether params hold one copy per task ([tasks, in, out]) rather than one shared copy. */
+export function isPerTask(params: Params): boolean {
+  return params[0].rank === 3;
+}
+
+/**
+ * Forward pass of a batch of tasks, x: [tasks, points, 1] -> [tasks, points, 1].
+ * Shared weights run all tasks' points as the rows of one 2-D matMul; per-task
+ * weights use one batched matMul per layer.
+ */
+export function forward(params: Params, x: tf.Tensor3D, activation: Activation): tf.Tensor3D {
+  const [tasks, points] = x.shape;
+  const layers = params.length / 2;
+  const perTask = isPerTask(params);
+  let h: tf.Tensor = perTask ? x : tf.reshape(x, [tasks * points, 1]);
+  for (let i = 0; i < layers; i++) {
+    const [w, b] = [params[2 * i], params[2 * i + 1]];
+    h = perTask
+      ? tf.add(tf.matMul(h as tf.Tensor3D, w as tf.Tensor3D), tf.expandDims(b, 1)) // [tasks, points, out]
+      : tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), b); // [tasks * points, out]
+    if (i < layers - 1) h = activate(h, activation);
+  }
+  return tf.reshape(h, [tasks, points, 1]);
+}
+
+/** Per-task loss [tasks]: the mean over each task's points of (pred - y)^2 or |pred - y|. */
+export function taskLosses(pred: tf.Tensor3D, y: tf.Tensor3D, kind: LossKind): tf.Tensor1D {
+  const diff = tf.sub(pred, y);
+  return tf.mean(kind === 'l1' ? tf.abs(diff) : tf.square(diff), [1, 2]) as tf.Tensor1D;
+}
+
+/** One copy of each parameter per task: [tasks, ...shape]. Its gradient reduces with one Sum. */
+export function perTaskCopies(params: Params, tasks: number): Params {
+  return params.map((p) => tf.add(p, tf.zeros([tasks, ...p.shape])));
+}

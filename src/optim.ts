@@ -1,0 +1,95 @@
+// Outer (meta) optimizers over a list of variables. Their state lives in
+// variables too, so a step allocates nothing that outlives it, and it can be
+// saved into a checkpoint and restored for an exact resume.
+import * as tf from '@tensorflow/tfjs';
+import type { TrainConfig } from './config.js';
+
+export interface OptimizerState {
+  step: number;
+  /** Named state tensors as plain arrays, e.g. adam's m0..mN, v0..vN. */
+  slots: { name: string; shape: number[]; values: Float32Array }[];
+}
+
+export interface MetaOptimizer {
+  /** params <- params - update(grads), with step size lr. */
+  apply(params: tf.Variable[], grads: tf.Tensor[], lr: number): void;
+  state(): OptimizerState;
+  restore(state: OptimizerState): void;
+  dispose(): void;
+}
+
+function slotVariables(params: tf.Variable[]): tf.Variable[] {
+  return params.map((p) => tf.variable(tf.zerosLike(p), false));
+}
+
+function exportSlots(names: string[], slots: tf.Variable[][]): OptimizerState['slots'] {
+  return slots.flatMap((group, g) => group.map((v, i) => ({ name: `${names[g]}${i}`, shape: v.shape, values: v.dataSync() as Float32Array })));
+}
+
+function importSlots(names: string[], slots: tf.Variable[][], state: OptimizerState): void {
+  const byName = new Map(state.slots.map((s) => [s.name, s]));
+  slots.forEach((group, g) =>
+    group.forEach((v, i) => {
+      const saved = byName.get(`${names[g]}${i}`);
+      if (!saved || saved.shape.join(',') !== v.shape.join(',')) throw new Error(`optimizer state: slot ${names[g]}${i} missing or of another shape`);
+      v.assign(tf.tensor(saved.values, saved.shape));
+    }),
+  );
+}
+
+/** Plain gradient descent: theta <- theta - lr g. */
+export function sgd(): MetaOptimizer {
+  let step = 0;
+  return {
+    apply(params, grads, lr) {
+      tf.tidy(() => params.forEach((p, i) => p.assign(tf.sub(p, tf.mul(grads[i], lr)))));
+      step++;
+    },
+    state: () => ({ step, slots: [] }),
+    restore(state) {
+      step = state.step;
+    },
+    dispose() {},
+  };
+}
+
+/** Adam (Kingma & Ba 2015) with bias correction, beta1 0.9, beta2 0.999, epsilon 1e-8 (PyTorch's and TF's defaults). */
+export function adam(params: tf.Variable[], beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8): MetaOptimizer {
+  const m = slotVariables(params);
+  const v = slotVariables(params);
+  let step = 0;
+  return {
+    apply(ps, grads, lr) {
+      step++;
+      const stepSize = (lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
+      tf.tidy(() =>
+        ps.forEach((p, i) => {
+          const g = grads[i];
+          m[i].assign(tf.add(tf.mul(m[i], beta1), tf.mul(g, 1 - beta1)));
+          v[i].assign(tf.add(tf.mul(v[i], beta2), tf.mul(tf.square(g), 1 - beta2)));
+          // epsilon scaled like PyTorch's: added to sqrt(v_hat), i.e. eps * sqrt(1 - beta2^t) to sqrt(v)
+          p.assign(tf.sub(p, tf.div(tf.mul(m[i], stepSize), tf.add(tf.sqrt(v[i]), epsilon * Math.sqrt(1 - beta2 ** step)))));
+        }),
+      );
+    },
+    state: () => ({ step, slots: exportSlots(['m', 'v'], [m, v]) }),
+    restore(state) {
+      step = state.step;
+      importSlots(['m', 'v'], [m, v], state);
+    },
+    dispose() {
+      tf.dispose([...m, ...v]);
+    },
+  };
+}
+
+export function createMetaOptimizer(config: Pick<TrainConfig, 'metaOptimizer'>, params: tf.Variable[]): MetaOptimizer {
+  return config.metaOptimizer === 'adam' ? adam(params) : sgd();
+}
+
+/** Outer step size at an iteration: metaLr, annealed linearly to metaLrFinal when set. */
+export function metaLrAt(config: Pick<TrainConfig, 'metaLr' | 'metaLrFinal' | 'iterations'>, iteration: number): number {
+  if (config.metaLrFinal === null || config.iterations <= 1) return config.metaLr;
+  const done = Math.min(1, iteration / (config.iterations - 1));
+  return config.metaLr + (config.metaLrFinal - config.metaLr) * done;
+}

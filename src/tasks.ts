@@ -1,0 +1,65 @@
+// Sine-wave regression tasks y = A sin(x + phase) (MAML paper 5.1, Flux post's SineWave).
+// Tasks and points are drawn in JavaScript from a seeded Rng, so that the same seed
+// gives the same tasks on every backend; tensors are built once per batch.
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from './rng.js';
+
+export interface TaskFamily {
+  amplitude: [number, number];
+  phase: [number, number];
+  /** When set, the phase is one of these values, equally likely (replaces `phase`). */
+  phases: number[] | null;
+  xRange: [number, number];
+}
+
+export interface SineTask {
+  amplitude: number;
+  phase: number;
+}
+
+/** Points of a batch of tasks as tensors: x and y are [tasks, points, 1]. */
+export interface PointSet {
+  x: tf.Tensor3D;
+  y: tf.Tensor3D;
+}
+
+export function sampleTasks(rng: Rng, family: TaskFamily, count: number): SineTask[] {
+  return Array.from({ length: count }, () => ({
+    amplitude: rng.uniform(family.amplitude[0], family.amplitude[1]),
+    phase: family.phases ? family.phases[rng.int(family.phases.length)] : rng.uniform(family.phase[0], family.phase[1]),
+  }));
+}
+
+export function sineValue(task: SineTask, x: number): number {
+  return task.amplitude * Math.sin(x + task.phase);
+}
+
+/** n evenly spaced points from lo to hi inclusive (n = 1 gives the midpoint). */
+export function linspace(lo: number, hi: number, n: number): number[] {
+  if (n === 1) return [(lo + hi) / 2];
+  return Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+}
+
+/** Inputs for each task: n uniform draws from [lo, hi), or the same n-point grid. */
+export function sampleInputs(rng: Rng, tasks: number, n: number, range: [number, number], grid: boolean): Float32Array[] {
+  const gridPoints = grid ? Float32Array.from(linspace(range[0], range[1], n)) : null;
+  return Array.from({ length: tasks }, () => gridPoints ?? Float32Array.from({ length: n }, () => rng.uniform(range[0], range[1])));
+}
+
+/** Builds x and y tensors [tasks, points, 1] for the given inputs of each task. */
+export function pointSet(tasks: SineTask[], inputs: Float32Array[]): PointSet {
+  const n = inputs[0]?.length ?? 0;
+  const xs = new Float32Array(tasks.length * n);
+  const ys = new Float32Array(tasks.length * n);
+  tasks.forEach((task, t) => {
+    for (let i = 0; i < n; i++) {
+      xs[t * n + i] = inputs[t][i];
+      ys[t * n + i] = sineValue(task, inputs[t][i]);
+    }
+  });
+  return { x: tf.tensor3d(xs, [tasks.length, n, 1]), y: tf.tensor3d(ys, [tasks.length, n, 1]) };
+}
+
+export function disposePoints(points: PointSet): void {
+  tf.dispose([points.x, points.y]);
+}
