@@ -1,0 +1,37 @@
+// Shared test helpers: run a suite on each backend metalearn must support here.
+import { describe, before } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../src/backend.js';
+
+export const TEST_BACKENDS = ['cpu', 'wasm'] as const;
+
+/** describe() once per backend, with that backend active for its tests. */
+export function forEachBackend(name: string, body: (backend: (typeof TEST_BACKENDS)[number]) => void): void {
+  for (const backend of TEST_BACKENDS) {
+    describe(`${name} [${backend}]`, () => {
+      before(async () => {
+        await useBackend(backend);
+        if (tf.getBackend() !== backend) throw new Error(`backend ${backend} did not start`);
+      });
+      body(backend);
+    });
+  }
+}
+
+/** Relative error |a - b| / max(|a|, |b|, floor), elementwise maximum. */
+export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(a[i]), Math.abs(b[i]), floor));
+  return worst;
+}
+
+/** ||a - b|| / ||b||, over whole vectors. */
+export function relativeNormError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
