@@ -148,7 +148,7 @@ export const ALGORITHM_DEFAULTS: Record<Algorithm, Partial<TrainConfig>> = {
 };
 
 export function defaultsFor(algo: Algorithm): TrainConfig {
-  return { ...BASE_DEFAULTS, ...ALGORITHM_DEFAULTS[algo] };
+  return { ...BASE_DEFAULTS, ...ALGORITHM_DEFAULTS[algo], algo };
 }
 
 /** "help (default: x; reptile: y)" for --help, from the tables above. */

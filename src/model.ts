@@ -74,10 +74,17 @@ export function forward(params: Params, x: tf.Tensor3D, activation: Activation):
   let h: tf.Tensor = perTask ? x : tf.reshape(x, [tasks * points, 1]);
   for (let i = 0; i < layers; i++) {
     const [w, b] = [params[2 * i], params[2 * i + 1]];
-    h = perTask
-      ? tf.add(tf.matMul(h as tf.Tensor3D, w as tf.Tensor3D), tf.expandDims(b, 1)) // [tasks, points, out]
-      : tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), b); // [tasks * points, out]
-    if (i < layers - 1) h = activate(h, activation);
+    const hiddenLayer = i < layers - 1;
+    if (perTask) {
+      h = tf.add(tf.matMul(h as tf.Tensor3D, w as tf.Tensor3D), tf.expandDims(b, 1)); // [tasks, points, out]
+      if (hiddenLayer) h = activate(h, activation);
+    } else {
+      // [tasks * points, out], computed as a Keras Dense layer does (tfjs-layers' Dense.call):
+      // relu and linear fused with the bias into one kernel, tanh as matMul, add, tanh. So
+      // tf.loadLayersModel on a checkpoint predicts these very values, bit for bit.
+      if (hiddenLayer && activation === 'tanh') h = activate(tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), b), activation);
+      else h = tf.fused.matMul({ a: h as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: hiddenLayer ? 'relu' : 'linear' });
+    }
   }
   return tf.reshape(h, [tasks, points, 1]);
 }

@@ -19,7 +19,7 @@ export interface MetaOptimizer {
 }
 
 function slotVariables(params: tf.Variable[]): tf.Variable[] {
-  return params.map((p) => tf.variable(tf.zerosLike(p), false));
+  return params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
 }
 
 function exportSlots(names: string[], slots: tf.Variable[][]): OptimizerState['slots'] {
@@ -32,7 +32,7 @@ function importSlots(names: string[], slots: tf.Variable[][], state: OptimizerSt
     group.forEach((v, i) => {
       const saved = byName.get(`${names[g]}${i}`);
       if (!saved || saved.shape.join(',') !== v.shape.join(',')) throw new Error(`optimizer state: slot ${names[g]}${i} missing or of another shape`);
-      v.assign(tf.tensor(saved.values, saved.shape));
+      tf.tidy(() => v.assign(tf.tensor(saved.values, saved.shape)));
     }),
   );
 }

@@ -1,0 +1,51 @@
+// Checkpoints are standard TensorFlow.js layers models: tf.loadLayersModel reads
+// them and predicts exactly what metalearn predicts.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { files, loadModel } from '../src/checkpoint.js';
+import { defaultsFor } from '../src/config.js';
+import { forward } from '../src/model.js';
+import { train } from '../src/train.js';
+import { forEachBackend } from './helpers.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'metalearn-ckpt-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** What tf.loadLayersModel gets from a run directory, read the way a user would (no metalearn code). */
+async function loadAsLayersModel(dir: string): Promise<tf.LayersModel> {
+  const f = files(dir);
+  const json = JSON.parse(readFileSync(f.model, 'utf8'));
+  const bytes = readFileSync(f.weights);
+  const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }));
+}
+
+forEachBackend('checkpoint round trip', (backend) => {
+  for (const activation of ['relu', 'tanh'] as const) {
+    it(`${activation}: tf.loadLayersModel predicts exactly what metalearn predicts`, async () => {
+      const runDir = join(scratch, `${backend}-${activation}`);
+      const config = { ...defaultsFor('fomaml'), hidden: [16, 8, 12], activation, iterations: 5, metaBatch: 2, evalEvery: 0, valTasks: 2 };
+      await train({ config, runDir, backend, force: true });
+      const model = await loadAsLayersModel(runDir);
+      const mine = loadModel(runDir);
+      assert.deepEqual(mine.hidden, [16, 8, 12]);
+      assert.equal(mine.activation, activation);
+      assert.equal(mine.info?.algo, 'fomaml');
+      assert.equal(mine.info?.iteration, 5);
+      assert.equal(mine.info?.backend, backend);
+      const x = tf.linspace(-5, 5, 101).reshape([101, 1]);
+      const theirs = (model.predict(x) as tf.Tensor).dataSync();
+      const ours = forward(mine.params, x.reshape([1, 101, 1]) as tf.Tensor3D, mine.activation).dataSync();
+      assert.deepEqual([...theirs], [...ours]);
+      // and the weights are the trained ones, in Keras' order
+      const layerWeights = model.getWeights().map((w) => [...w.dataSync()]);
+      assert.deepEqual(layerWeights, mine.params.map((p) => [...p.dataSync()]));
+      model.dispose();
+      tf.dispose([x, ...mine.params]);
+    });
+  }
+});

@@ -1,0 +1,50 @@
+// Options: one schema for config files and flags; every shipped config is valid.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { BASE_DEFAULTS, parseNumber, readConfigFile, resolveConfig, UsageError } from '../src/config.js';
+
+const configs = fileURLToPath(new URL('../../configs', import.meta.url));
+
+describe('configs', () => {
+  it('configs/default.json holds exactly the built-in defaults', () => {
+    assert.deepEqual({ ...resolveConfig(readConfigFile(join(configs, 'default.json')), {}), description: '' }, BASE_DEFAULTS);
+    assert.deepEqual(Object.keys(readConfigFile(join(configs, 'default.json'))).sort(), Object.keys(BASE_DEFAULTS).sort());
+  });
+  for (const name of readdirSync(configs).filter((f) => f.endsWith('.json'))) {
+    it(`${name} is a valid config`, () => {
+      const config = resolveConfig(readConfigFile(join(configs, name)), {});
+      assert.ok(config.description.length > 0, 'says what it reproduces');
+    });
+  }
+  it('flags override the config file', () => {
+    const c = resolveConfig(readConfigFile(join(configs, 'maml-paper.json')), { metaBatch: 5, hidden: [8, 8] });
+    assert.equal(c.metaBatch, 5);
+    assert.deepEqual(c.hidden, [8, 8]);
+    assert.equal(c.iterations, 70000);
+  });
+  it('algorithm defaults apply under the file and the flags', () => {
+    assert.equal(resolveConfig({}, { algo: 'reptile' }).metaLr, 0.1);
+    assert.equal(resolveConfig({}, { algo: 'reptile', metaLr: 0.5 }).metaLr, 0.5);
+    assert.equal(resolveConfig({ metaLr: 0.2 }, { algo: 'reptile' }).metaLr, 0.2);
+  });
+  it('numbers may be written with pi', () => {
+    assert.equal(parseNumber('pi'), Math.PI);
+    assert.equal(parseNumber('2pi'), 2 * Math.PI);
+    assert.equal(parseNumber('-pi/2'), -Math.PI / 2);
+    assert.equal(parseNumber('0.5*pi'), Math.PI / 2);
+    assert.ok(Number.isNaN(parseNumber('')));
+    assert.ok(Number.isNaN(parseNumber('0x10')));
+    assert.ok(Number.isNaN(parseNumber('3 tasks')));
+  });
+  it('wrong values are rejected with a message naming the key', () => {
+    assert.throws(() => resolveConfig({}, { metaBatch: 0 }), (e: Error) => e instanceof UsageError && /'metaBatch' \(--meta-batch\)/.test(e.message));
+    assert.throws(() => resolveConfig({}, { innerLr: -1 }), /'innerLr' \(--inner-lr\) must be greater than 0/);
+    assert.throws(() => resolveConfig({}, { xRange: [1, -1] }), /'xRange' \(--x-range\) needs lo < hi/);
+    assert.throws(() => resolveConfig({}, { hidden: [40, 2.5] }), /'hidden'\[1\] \(--hidden\) must be a whole number/);
+    assert.throws(() => resolveConfig({}, { algo: 'reptile', innerBatch: 60 }), /inner-batch 60 is larger than support 50/);
+    assert.throws(() => resolveConfig({}, { bogus: 1 }), /unknown key 'bogus'/);
+  });
+});
