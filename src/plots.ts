@@ -1,0 +1,237 @@
+// Plots of the task family, of fits, of the loss after each fine-tuning update and
+// of training curves. Each is a Vega-Lite spec, rendered headlessly to SVG by Vega and
+// rasterised to PNG by resvg. Text is set in DejaVu Sans from the dejavu-fonts-ttf
+// package and system fonts are ignored, so a PNG looks the same on every machine.
+import { createRequire } from 'node:module';
+import { basename } from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { Curve } from './checkpoint.js';
+import { UsageError } from './config.js';
+import { GRID_POINTS } from './evaluate.js';
+import type { EvalReport } from './report.js';
+import { Rng } from './rng.js';
+import { linspace, sampleTasks, sineValue, type TaskFamily } from './tasks.js';
+
+export interface Plot {
+  svg: string;
+  png: Buffer;
+}
+
+/** PNG pixels per SVG pixel: sharp in a README and on high-density screens. */
+export const PNG_SCALE = 2;
+
+const FONT = 'DejaVu Sans';
+const require = createRequire(import.meta.url);
+const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) => require.resolve(`dejavu-fonts-ttf/ttf/${f}`));
+
+const CONFIG = {
+  // SVG viewers without DejaVu Sans fall back to their own sans-serif.
+  font: `${FONT}, sans-serif`,
+  title: { anchor: 'start' as const, fontSize: 15, subtitleFontSize: 12, subtitleColor: '#444' },
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 400 },
+  header: { labelFontSize: 13, labelFontWeight: 'bold' as const },
+};
+
+/** Renders a Vega-Lite spec to SVG and PNG. */
+export async function render(spec: TopLevelSpec): Promise<Plot> {
+  const view = new vega.View(vega.parse(compile({ ...spec, config: CONFIG }).spec), { renderer: 'none' });
+  let svg: string;
+  try {
+    svg = await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+  const png = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: PNG_SCALE },
+    font: { loadSystemFonts: false, fontFiles: FONT_FILES, defaultFontFamily: FONT, sansSerifFamily: FONT },
+  })
+    .render()
+    .asPng();
+  return { svg, png };
+}
+
+/** Legend and panel names for run directories: their basenames, or the paths as given when two basenames coincide. */
+export function seriesNames(dirs: string[]): string[] {
+  const names = dirs.map((d) => basename(d.replace(/[/\\]+$/, '')) || d);
+  return new Set(names).size === names.length ? names : dirs;
+}
+
+/**
+ * A number for a title, with the minus sign the axes use: a multiple of pi/4 is
+ * written with pi ("π/2", "−2π"), anything else with at most 3 decimals.
+ */
+export function showNumber(v: number): string {
+  const quarters = (v / Math.PI) * 4;
+  const q = Math.round(quarters);
+  const g = q % 4 === 0 ? 4 : q % 2 === 0 ? 2 : 1;
+  const [num, den] = [q / g, 4 / g];
+  const text = q === 0 || Math.abs(quarters - q) > 1e-9 ? String(+v.toFixed(3)) : `${num === 1 ? '' : num === -1 ? '-' : num}π${den > 1 ? `/${den}` : ''}`;
+  return text.replace('-', '−');
+}
+
+/** Legend symbols drawn as line segments long enough to show a dash pattern. */
+const STROKE_SYMBOLS = { symbolType: 'stroke', symbolSize: 500 };
+
+const showRange = ([lo, hi]: [number, number]) => (lo === hi ? `= ${showNumber(lo)}` : `∈ [${showNumber(lo)}, ${showNumber(hi)}]`);
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The fine-tuning step size, or each checkpoint's when they differ. */
+function learningRates(report: EvalReport, names: string[]): string {
+  const lrs = report.results.map((r) => r.lr);
+  return new Set(lrs).size === 1 ? `lr ${lrs[0]}` : `lr ${lrs.map((lr, i) => `${lr} (${names[i]})`).join(', ')}`;
+}
+
+/** `count` tasks of the family drawn from `seed`, each drawn as its wave over the family's x range. */
+export async function familyPlot(family: TaskFamily, count: number, seed: number): Promise<Plot> {
+  const xs = linspace(family.xRange[0], family.xRange[1], GRID_POINTS);
+  const values = sampleTasks(new Rng(seed), family, count).flatMap((task, i) => xs.map((x) => ({ task: i, x, y: sineValue(task, x) })));
+  const phase = family.phases ? `∈ {${family.phases.map(showNumber).join(', ')}}` : showRange(family.phase);
+  return render({
+    title: { text: `${plural(count, 'sampled task')}: y = A sin(x + φ)`, subtitle: `A ${showRange(family.amplitude)}, φ ${phase}, x ${showRange(family.xRange)} (seed ${seed})` },
+    width: 560,
+    height: 300,
+    data: { values },
+    // Faint lines, so that where many waves pass the picture darkens.
+    mark: { type: 'line', strokeWidth: 1, opacity: Math.min(0.6, 50 / count), color: '#1f5fa8' },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: 'x', scale: { domain: family.xRange, nice: false } },
+      y: { field: 'y', type: 'quantitative', title: 'y' },
+      detail: { field: 'task', type: 'nominal' },
+    },
+  });
+}
+
+/** From an eval report made with --wave: per checkpoint, the support points, the true wave, and the model before and after fine-tuning. */
+export async function fitPlot(report: EvalReport): Promise<Plot> {
+  const wave = report.wave;
+  if (!wave || report.results.some((r) => !r.predictions)) throw new UsageError('the eval report has no wave predictions: run `metalearn eval` with --wave A,phase');
+  const { samples, updates } = report.settings;
+  const lines = ['true wave', 'before fine-tuning', `after ${plural(updates, 'SGD update')}`];
+  const points = plural(samples, 'support point');
+  const names = seriesNames(report.results.map((r) => r.checkpoint));
+  const values = report.results.flatMap((r, i) => {
+    const curve = (s: string, ys: number[]) => wave.gridX.map((x, j) => ({ checkpoint: names[i], series: s, x, y: ys[j] }));
+    return [
+      ...curve(lines[0], wave.gridY),
+      ...curve(lines[1], r.predictions!.before),
+      ...curve(lines[2], r.predictions!.after),
+      ...wave.x.map((x, j) => ({ checkpoint: names[i], points, x, y: wave.y[j] })),
+    ];
+  });
+  // Lines and points are in fields of their own, so that each gets a legend whose symbols look like its marks.
+  const legend = { title: null };
+  const lineLegend = { ...legend, ...STROKE_SYMBOLS, symbolStrokeWidth: 2.5 };
+  const x = { field: 'x', type: 'quantitative' as const, title: 'x', scale: { domain: report.family.xRange, nice: false } };
+  const y = { field: 'y', type: 'quantitative' as const, title: 'y' };
+  return render({
+    title: {
+      text: `Fitting y = ${showNumber(wave.amplitude)} sin(x + ${showNumber(wave.phase)}) from ${plural(samples, 'point')}`,
+      subtitle: `each model fine-tuned with ${plural(updates, 'SGD step')} on the same points (${learningRates(report, names)})`,
+    },
+    data: { values },
+    facet: { field: 'checkpoint', type: 'nominal', title: null, sort: names },
+    columns: Math.min(names.length, 3),
+    spec: {
+      width: 300,
+      height: 220,
+      layer: [
+        {
+          transform: [{ filter: 'datum.series != null' }],
+          mark: { type: 'line', strokeWidth: 2 },
+          encoding: {
+            x,
+            y,
+            color: { field: 'series', type: 'nominal', sort: lines, scale: { domain: lines, range: ['#222222', '#f58518', '#1f5fa8'] }, legend: lineLegend },
+            strokeDash: { field: 'series', type: 'nominal', sort: lines, scale: { domain: lines, range: [[1, 0], [6, 4], [1, 0]] }, legend: lineLegend },
+          },
+        },
+        {
+          transform: [{ filter: 'datum.points != null' }],
+          mark: { type: 'point', filled: true, size: 50, color: '#d62728', opacity: 1 },
+          encoding: { x, y, shape: { field: 'points', type: 'nominal', scale: { range: ['circle'] }, legend } },
+        },
+      ],
+    },
+  });
+}
+
+/** From an eval report: the mean grid loss after each fine-tuning update, one line per checkpoint, with its 95% confidence band. */
+export async function lossesPlot(report: EvalReport): Promise<Plot> {
+  const names = seriesNames(report.results.map((r) => r.checkpoint));
+  const values = report.results.flatMap((r, i) => r.byUpdate.map((s) => ({ checkpoint: names[i], update: s.update, mean: s.mean, lo: s.mean - s.ci95, hi: s.mean + s.ci95 })));
+  const { samples, updates, tasks, sampleRange } = report.settings;
+  const x = { field: 'update', type: 'quantitative' as const, title: 'SGD updates on the support points', scale: { domain: [0, updates], nice: false }, axis: { tickMinStep: 1, format: 'd' } };
+  // Opaque legend symbols, not the faint ones of the bands.
+  const color = { field: 'checkpoint', type: 'nominal' as const, title: 'checkpoint', sort: names, scale: { domain: names }, legend: { symbolOpacity: 1 } };
+  return render({
+    title: {
+      text: 'Loss after each fine-tuning update',
+      subtitle: [`mean grid MSE over ${plural(tasks, 'task')} with its 95% confidence band`, `K=${samples} points from [${sampleRange.map(showNumber).join(', ')}], ${learningRates(report, names)}`],
+    },
+    width: 520,
+    height: 320,
+    data: { values },
+    layer: [
+      { mark: { type: 'area', opacity: 0.25 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'mean squared error on the x grid' }, y2: { field: 'hi' }, color } },
+      { mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative' }, color } },
+    ],
+  });
+}
+
+export interface RunCurve {
+  /** The run directory, named in the legend by its basename. */
+  run: string;
+  curve: Curve;
+}
+
+/** Training curves of runs: the meta-loss, and the validation loss before and after fine-tuning, against the iteration. */
+export async function curvesPlot(runs: RunCurve[]): Promise<Plot> {
+  const names = seriesNames(runs.map((r) => r.run));
+  const train = runs.flatMap((r, i) => r.curve.train.map((p) => ({ run: names[i], iteration: p.iteration, loss: p.metaLoss })));
+  const stages = ['after fine-tuning', 'before'];
+  const validation = runs.flatMap((r, i) =>
+    r.curve.validation.flatMap((p) => [
+      { run: names[i], iteration: p.iteration, stage: stages[0], loss: p.after },
+      { run: names[i], iteration: p.iteration, stage: stages[1], loss: p.before },
+    ]),
+  );
+  const color = { field: 'run', type: 'nominal' as const, title: 'run', sort: names, scale: { domain: names } };
+  const x = { field: 'iteration', type: 'quantitative' as const, title: 'meta-iteration', axis: { tickMinStep: 1, format: ',d' } };
+  // Losses fall by orders of magnitude during training.
+  const y = (title: string) => ({ field: 'loss', type: 'quantitative' as const, title, scale: { type: 'log' as const } });
+  return render({
+    title: { text: `Meta-training of ${plural(runs.length, 'run')}`, subtitle: ['meta-loss: the objective each algorithm steps on', 'validation: grid MSE of the fixed validation tasks before and after fine-tuning'] },
+    hconcat: [
+      {
+        title: 'meta-loss (mean per logging window)',
+        width: 380,
+        height: 280,
+        data: { values: train },
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: { x, y: y('meta-loss'), color },
+      },
+      {
+        title: 'validation loss',
+        width: 380,
+        height: 280,
+        data: { values: validation },
+        layer: [
+          {
+            mark: { type: 'line', strokeWidth: 2 },
+            encoding: {
+              x,
+              y: y('grid MSE'),
+              color,
+              strokeDash: { field: 'stage', type: 'nominal', title: 'validation', sort: stages, scale: { domain: stages, range: [[1, 0], [5, 4]] }, legend: { ...STROKE_SYMBOLS, symbolStrokeColor: '#444', symbolStrokeWidth: 2 } },
+            },
+          },
+          // Points in a layer of their own (in the line's layer they would turn the dash legend into dots), so that a run validated once (random) shows.
+          { mark: { type: 'point', filled: true, size: 16, opacity: 1 }, encoding: { x, y: y('grid MSE'), color } },
+        ],
+      },
+    ],
+  });
+}
