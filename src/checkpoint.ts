@@ -148,7 +148,7 @@ export function saveCheckpoint(dir: string, c: CheckpointContents): void {
   writeFileAtomic(f.state, JSON.stringify(state));
 }
 
-function readJson(path: string, what: string): unknown {
+export function readJson(path: string, what: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

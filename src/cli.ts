@@ -3,6 +3,7 @@ import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './config.js';
 import { registerEval } from './commands/eval.js';
+import { registerPlot } from './commands/plot.js';
 import { registerTrain } from './commands/train.js';
 import { DivergenceError } from './train.js';
 import { VERSION } from './version.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTrain(program, run);
   registerEval(program, run);
+  registerPlot(program, run);
   program.commands.forEach((c) => c.exitOverride().option('--debug', 'print stack traces of errors'));
   return program;
 }

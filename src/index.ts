@@ -1,5 +1,5 @@
 // metalearn as a library: tasks, model, adaptation, algorithms, training,
-// evaluation and checkpoints, with no command line in them.
+// evaluation, checkpoints and plots, with no command line in them.
 export * from './config.js';
 export * from './tasks.js';
 export * from './model.js';
@@ -9,6 +9,7 @@ export * from './algorithms/index.js';
 export * from './checkpoint.js';
 export * from './evaluate.js';
 export * from './report.js';
+export * from './plots.js';
 export * from './train.js';
 export { Rng } from './rng.js';
 export { useBackend, BACKENDS, type BackendChoice } from './backend.js';

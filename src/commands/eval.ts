@@ -4,16 +4,16 @@ import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { BACKENDS, useBackend, type BackendChoice } from '../backend.js';
-import { loadModel } from '../checkpoint.js';
-import { BASE_DEFAULTS, EVAL_OPTIONS, flagValues, resolveEvalConfig, UsageError } from '../config.js';
-import { evaluateCheckpoints } from '../report.js';
+import { loadModel, type LoadedModel } from '../checkpoint.js';
+import { BASE_DEFAULTS, EVAL_OPTIONS, flagValues, resolveEvalConfig, UsageError, type EvalConfig } from '../config.js';
+import { evaluateCheckpoints, type EvalReport } from '../report.js';
 import { dim, heading, Output } from './output.js';
 
 export function registerEval(program: Command, run: (action: () => Promise<number>) => Promise<void>): void {
   const cmd = program
     .command('eval')
     .description('fine-tune checkpoints on the same held-out tasks; print the loss after every update with 95% confidence intervals')
-    .requiredOption('--checkpoint <run-dir>', 'run directory (model.json + weights.bin); repeat to compare several', (v: string, acc: string[] = []) => [...acc, v]);
+    .requiredOption('--checkpoint <run-dir>', 'run directory (model.json + weights.bin); repeat to compare several', collect);
   for (const spec of Object.values(EVAL_OPTIONS)) cmd.option(spec.flag, spec.help);
   cmd
     .option('--out <file.json>', 'write the per-update statistics and the settings as JSON')
@@ -23,37 +23,44 @@ export function registerEval(program: Command, run: (action: () => Promise<numbe
     .action((flags: Record<string, unknown>) => run(() => evalCommand(flags)));
 }
 
-async function evalCommand(flags: Record<string, unknown>): Promise<number> {
-  const out = new Output({ quiet: Boolean(flags.quiet), json: Boolean(flags.json) });
-  const backendChoice = String(flags.backend) as BackendChoice;
+/** Commander's accumulator for a repeatable option. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Loads the checkpoints, fine-tunes them all as `metalearn eval` does on the chosen backend, and frees their weights. */
+export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, backendFlag: unknown): Promise<EvalReport> {
+  const backendChoice = String(backendFlag) as BackendChoice;
   if (!BACKENDS.includes(backendChoice)) throw new UsageError(`unknown backend '${backendChoice}': choose one of ${BACKENDS.join(', ')}`);
-  const settings = resolveEvalConfig(flagValues(EVAL_OPTIONS, flags));
   const backend = await useBackend(backendChoice);
-  const dirs = flags.checkpoint as string[];
-  const models = dirs.map((dir) => ({ dir, model: loadModel(dir) }));
+  const models: { dir: string; model: LoadedModel }[] = [];
   try {
-    const first = models[0].model.info?.config ?? BASE_DEFAULTS;
-    const report = evaluateCheckpoints(models, settings, first, backend);
-    out.info(
-      `${heading('metalearn eval')} on ${backend}: ${report.settings.tasks} task(s), K=${settings.samples} from [${report.settings.sampleRange.map((v) => +v.toFixed(3))}], ` +
-        `${settings.updates} SGD update(s); grid MSE on ${report.settings.gridPoints} points over x in [${report.family.xRange.map((v) => +v.toFixed(3))}]`,
-    );
-    if (flags.json) out.event(report);
-    else {
-      process.stdout.write(formatTable(report));
-      out.info(dim('mean +- half-width of the 95% confidence interval over tasks (1.96 sd / sqrt(n))'));
-    }
-    if (flags.out) {
-      writeFileSync(String(flags.out), `${JSON.stringify(report, null, 1)}\n`);
-      out.info(`wrote ${flags.out}`);
-    }
-    return 0;
+    for (const dir of dirs) models.push({ dir, model: loadModel(dir) });
+    return evaluateCheckpoints(models, settings, models[0].model.info?.config ?? BASE_DEFAULTS, backend);
   } finally {
     for (const { model } of models) tf.dispose(model.params);
   }
 }
 
-function formatTable(report: ReturnType<typeof evaluateCheckpoints>): string {
+async function evalCommand(flags: Record<string, unknown>): Promise<number> {
+  const out = new Output({ quiet: Boolean(flags.quiet), json: Boolean(flags.json) });
+  const settings = resolveEvalConfig(flagValues(EVAL_OPTIONS, flags));
+  const report = await evaluateRunDirs(flags.checkpoint as string[], settings, flags.backend);
+  out.info(
+    `${heading('metalearn eval')} on ${report.backend}: ${report.settings.tasks} task(s), K=${settings.samples} from [${report.settings.sampleRange.map((v) => +v.toFixed(3))}], ` +
+      `${settings.updates} SGD update(s); grid MSE on ${report.settings.gridPoints} points over x in [${report.family.xRange.map((v) => +v.toFixed(3))}]`,
+  );
+  if (flags.json) out.event(report);
+  else {
+    process.stdout.write(formatTable(report));
+    out.info(dim('mean +- half-width of the 95% confidence interval over tasks (1.96 sd / sqrt(n))'));
+  }
+  if (flags.out) {
+    writeFileSync(String(flags.out), `${JSON.stringify(report, null, 1)}\n`);
+    out.info(`wrote ${flags.out}`);
+  }
+  return 0;
+}
+
+function formatTable(report: EvalReport): string {
   const cell = (m: number, ci: number) => (Math.abs(m) >= 100 ? `${m.toExponential(2)}+-${ci.toExponential(1)}` : `${m.toFixed(3)}+-${ci.toFixed(3)}`);
   const header = ['checkpoint', 'lr', ...report.results[0].byUpdate.map((s) => `${s.update}`)];
   const rows = report.results.map((r) => [r.checkpoint, String(r.lr), ...r.byUpdate.map((s) => cell(s.mean, s.ci95))]);
