@@ -1,0 +1,131 @@
+// Plots: each kind renders an SVG whose marks and legend match its data and a PNG
+// that decodes, has the SVG's size times PNG_SCALE and is not blank; `metalearn
+// plot-data` writes both files. Inputs come from two tiny training runs.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { PNG } from 'pngjs';
+import { useBackend } from '../src/backend.js';
+import { loadCurve, loadModel } from '../src/checkpoint.js';
+import { BASE_DEFAULTS, defaultsFor, resolveEvalConfig, type Algorithm } from '../src/config.js';
+import { curvesPlot, familyPlot, fitPlot, lossesPlot, PNG_SCALE, seriesNames, showNumber, type Plot } from '../src/plots.js';
+import { evaluateCheckpoints, type EvalReport } from '../src/report.js';
+import { train } from '../src/train.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'metalearn-plots-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+const runs = { maml: join(scratch, 'maml-run'), reptile: join(scratch, 'reptile-run') };
+const UPDATES = 3;
+const SAMPLES = 4;
+
+function evaluate(wave?: [number, number]): EvalReport {
+  const models = Object.values(runs).map((dir) => ({ dir, model: loadModel(dir) }));
+  try {
+    const settings = resolveEvalConfig({ samples: SAMPLES, updates: UPDATES, tasks: 20, ...(wave ? { wave } : {}) });
+    return evaluateCheckpoints(models, settings, models[0].model.info!.config, 'cpu');
+  } finally {
+    for (const { model } of models) tf.dispose(model.params);
+  }
+}
+
+const count = (svg: string, pattern: RegExp) => svg.match(pattern)?.length ?? 0;
+/** Paths of line marks, one per drawn line (Vega labels each for screen readers). */
+const lines = (svg: string) => count(svg, /aria-roledescription="line mark"/g);
+const areas = (svg: string) => count(svg, /aria-roledescription="area mark"/g);
+const points = (svg: string) => count(svg, /aria-roledescription="point"/g);
+const legendLabels = (svg: string) => [...svg.matchAll(/role-legend-label[^>]*><text[^>]*>([^<]*)</g)].map((m) => m[1]);
+const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)</g)].map((m) => m[1]);
+
+/** The PNG decodes, is PNG_SCALE times the SVG's size, and has both light and dark pixels. */
+function checkPng(plot: Plot): void {
+  const [, width, height] = /<svg[^>]*width="(\d+)" height="(\d+)"/.exec(plot.svg)!.map(Number);
+  const png = PNG.sync.read(plot.png);
+  assert.equal(png.width, width * PNG_SCALE);
+  assert.equal(png.height, height * PNG_SCALE);
+  let sum = 0;
+  let sq = 0;
+  const n = png.width * png.height;
+  for (let i = 0; i < png.data.length; i += 4) {
+    const grey = (png.data[i] + png.data[i + 1] + png.data[i + 2]) / 3;
+    sum += grey;
+    sq += grey * grey;
+  }
+  const variance = sq / n - (sum / n) ** 2;
+  assert.ok(variance > 100, `PNG looks blank (grey variance ${variance.toFixed(1)})`);
+}
+
+describe('plots', () => {
+  before(async () => {
+    await useBackend('cpu');
+    for (const [algo, runDir] of Object.entries(runs)) {
+      const config = { ...defaultsFor(algo as Algorithm), hidden: [8], iterations: 5, metaBatch: 2, valTasks: 2, evalEvery: 2, logEvery: 1 };
+      await train({ config, runDir, backend: 'cpu', force: true });
+    }
+  });
+
+  it('family: one line per sampled wave, the family in the subtitle', async () => {
+    const plot = await familyPlot({ ...BASE_DEFAULTS, phase: [0, 2 * Math.PI] }, 30, 7);
+    assert.equal(lines(plot.svg), 30);
+    assert.ok(texts(plot.svg).includes('A ∈ [0.1, 5], φ ∈ [0, 2π], x ∈ [−5, 5] (seed 7)'), texts(plot.svg).join(' | '));
+    checkPng(plot);
+  });
+
+  it('fit: a panel per checkpoint with the wave, before, after and the support points', async () => {
+    const plot = await fitPlot(evaluate([4, 1]));
+    assert.equal(lines(plot.svg), 2 * 3);
+    assert.equal(points(plot.svg), 2 * SAMPLES);
+    assert.deepEqual(legendLabels(plot.svg), ['true wave', 'before fine-tuning', `after ${UPDATES} SGD updates`, `${SAMPLES} support points`]);
+    for (const name of ['maml-run', 'reptile-run']) assert.ok(texts(plot.svg).includes(name), name);
+    checkPng(plot);
+  });
+
+  it('fit: refuses a report made without --wave', async () => {
+    await assert.rejects(fitPlot(evaluate()), /--wave/);
+  });
+
+  it('losses: a line and a confidence band per checkpoint, a point per update', async () => {
+    const report = evaluate();
+    const plot = await lossesPlot(report);
+    assert.equal(lines(plot.svg), 2);
+    assert.equal(areas(plot.svg), 2);
+    assert.equal(points(plot.svg), 2 * (UPDATES + 1));
+    assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run']);
+    checkPng(plot);
+  });
+
+  it('curves: a meta-loss line per run, validation before and after per run', async () => {
+    const plot = await curvesPlot(Object.values(runs).map((run) => ({ run, curve: loadCurve(run) })));
+    assert.equal(lines(plot.svg), 2 + 2 * 2);
+    assert.equal(points(plot.svg), 2 * 2 * loadCurve(runs.maml).validation.length);
+    assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run', 'after fine-tuning', 'before']);
+    checkPng(plot);
+  });
+
+  it('names series by basename unless two coincide, and writes multiples of pi with π', () => {
+    assert.deepEqual(seriesNames(['runs/a/', 'runs/b']), ['a', 'b']);
+    assert.deepEqual(seriesNames(['x/maml-0', 'y/maml-0']), ['x/maml-0', 'y/maml-0']);
+    assert.deepEqual([Math.PI, -Math.PI / 2, 2 * Math.PI, (3 * Math.PI) / 4, 0, -1.25, 0.1].map(showNumber), ['π', '−π/2', '2π', '3π/4', '0', '−1.25', '0.1']);
+  });
+
+  it('metalearn plot-data writes the SVG and the PNG; a fit from checkpoints needs --wave', () => {
+    const metalearn = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'metalearn.js'), ...args], { cwd: scratch, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+    const report = join(scratch, 'eval.json');
+    writeFileSync(report, JSON.stringify(evaluate()));
+    const out = join(scratch, 'plots', 'losses');
+    const r = metalearn('plot-data', 'losses', '--eval', report, '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(`${out}.svg`));
+    assert.deepEqual(legendLabels(readFileSync(`${out}.svg`, 'utf8')), ['maml-run', 'reptile-run']);
+    assert.equal(PNG.sync.read(readFileSync(`${out}.png`)).width > 0, true);
+    const noWave = metalearn('plot-data', 'fit', '--checkpoint', runs.maml);
+    assert.equal(noWave.status, 2);
+    assert.match(noWave.stderr, /--wave/);
+  });
+});
