@@ -2,7 +2,8 @@
 // phi_t = theta - lr * grad L_t(theta), for all tasks of a batch at once.
 import * as tf from '@tensorflow/tfjs';
 import type { Activation, LossKind } from './config.js';
-import { forward, isPerTask, perTaskCopies, taskLosses, type Params } from './model.js';
+import { autodiffGradients, backprop } from './gradients.js';
+import type { Params } from './model.js';
 import type { PointSet } from './tasks.js';
 
 export interface AdaptOptions {
@@ -12,6 +13,8 @@ export interface AdaptOptions {
   activation: Activation;
   /** Clip each task's gradient to this global L2 norm. */
   clipGrad: number | null;
+  /** Inner gradients by tf.grads (differentiable by an outer tape: MAML's autodiff route) instead of explicit backpropagation. */
+  autodiff: boolean;
 }
 
 /**
@@ -26,24 +29,24 @@ export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number, perTask: b
   return grads.map((g) => tf.mul(g, perTask ? tf.reshape(scale, [-1, ...g.shape.slice(1).map(() => 1)]) : scale));
 }
 
-/** Gradient of the summed per-task losses: row t of each result is task t's own gradient. */
-export function innerGradients(fast: Params, points: PointSet, opts: AdaptOptions): Params {
-  const grads = tf.grads((...ps: tf.Tensor[]) => tf.sum(taskLosses(forward(ps, points.x, opts.activation), points.y, opts.loss)))(fast);
-  return opts.clipGrad === null ? grads : clipByGlobalNorm(grads, opts.clipGrad, true);
+/** scale * each task's loss gradient, [tasks, ...shape], by the route opts asks for. */
+function taskGradients(fast: Params, points: PointSet, opts: AdaptOptions, scale: number): Params {
+  return opts.autodiff ? autodiffGradients(fast, points, opts, scale) : backprop(fast, points, opts, scale).grads;
 }
 
-/** One SGD step per task. fast: per-task params [tasks, ...]. */
+/** One SGD step per task: phi_t = fast_t - lr grad_t. fast: shared params or per-task ones; the result is per-task. */
 export function sgdStep(fast: Params, points: PointSet, opts: AdaptOptions): Params {
-  const grads = innerGradients(fast, points, opts);
-  return fast.map((p, i) => tf.sub(p, tf.mul(grads[i], opts.lr)));
+  const steps = opts.clipGrad === null ? taskGradients(fast, points, opts, opts.lr) : clipByGlobalNorm(taskGradients(fast, points, opts, 1), opts.clipGrad, true).map((g) => tf.mul(g, opts.lr));
+  return fast.map((p, i) => tf.sub(p, steps[i]));
 }
 
 /**
  * adapt(params, support) -> per-task params after opts.steps SGD steps on support [tasks, k, 1].
- * Differentiable: called under an outer tape (MAML), the result carries second-order terms.
+ * Differentiable: called under an outer tape (MAML's autodiff route), the result carries
+ * the second-order terms.
  */
 export function adapt(params: Params, support: PointSet, opts: AdaptOptions): Params {
-  let fast = isPerTask(params) ? params : perTaskCopies(params, support.x.shape[0]);
+  let fast = params;
   for (let s = 0; s < opts.steps; s++) fast = sgdStep(fast, support, opts);
   return fast;
 }

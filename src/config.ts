@@ -7,6 +7,7 @@ export const ALGORITHMS = ['maml', 'fomaml', 'reptile', 'transfer', 'random'] as
 export const ACTIVATIONS = ['relu', 'tanh'] as const;
 export const LOSSES = ['mse', 'l1'] as const;
 export const META_OPTIMIZERS = ['sgd', 'adam'] as const;
+export const GRADIENT_ROUTES = ['analytic', 'autodiff'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 export type Activation = (typeof ACTIVATIONS)[number];
 export type LossKind = (typeof LOSSES)[number];
@@ -60,7 +61,8 @@ export const TRAIN_OPTIONS = {
   metaOptimizer: { flag: '--meta-optimizer <name>', kind: 'enum', help: `outer optimizer: ${META_OPTIMIZERS.join('|')}`, schema: z.enum(META_OPTIMIZERS) },
   metaLr: { flag: '--meta-lr <lr>', kind: 'number', help: 'outer step size (reptile: epsilon in theta += epsilon (phi - theta))', schema: positive },
   metaLrFinal: { flag: '--meta-lr-final <lr>', kind: 'number', help: 'anneal the outer step size linearly to this value by the last iteration', schema: finite.pipe(z.number().nonnegative('must be 0 or more')).nullable() },
-  clipGrad: { flag: '--clip-grad <norm>', kind: 'number', help: 'clip each inner and outer gradient to this global L2 norm', schema: positive.nullable() },
+  clipGrad: { flag: '--clip-grad <norm>', kind: 'number', help: 'clip each inner and outer gradient to this global L2 norm (maml then differentiates by autodiff)', schema: positive.nullable() },
+  gradients: { flag: '--gradients <route>', kind: 'enum', help: `how maml differentiates through adaptation: analytic (explicit backpropagation and Hessian-vector products, fast) or autodiff (nested tf.grads inside tf.variableGrads, the generic reference); same result`, schema: z.enum(GRADIENT_ROUTES) },
   hidden: { flag: '--hidden <sizes>', kind: 'ints', help: 'hidden layer widths, comma separated (e.g. 40,40)', schema: z.array(count).min(1, 'needs at least one hidden layer').max(16) },
   activation: { flag: '--activation <name>', kind: 'enum', help: `hidden activation: ${ACTIVATIONS.join('|')}`, schema: z.enum(ACTIVATIONS) },
   seed: { flag: '--seed <n>', kind: 'int', help: 'seed of the task stream and the initialisation', schema: numberish.pipe(z.number().int('must be a whole number').nonnegative('must be 0 or more')) },
@@ -114,6 +116,7 @@ export const BASE_DEFAULTS: TrainConfig = {
   metaLr: 0.001,
   metaLrFinal: null,
   clipGrad: null,
+  gradients: 'analytic',
   hidden: [40, 40],
   activation: 'relu',
   seed: 0,
@@ -230,9 +233,11 @@ export function resolveConfig(fromFile: Partial<TrainConfig>, fromFlags: Record<
   return parsed.data;
 }
 
-/** Checks a config read back from a checkpoint (the same schema, no defaults filled in). */
+/** Checks a config read back from a checkpoint; options added since it was written take their defaults. */
 export function validateConfig(json: unknown, where: string): TrainConfig {
-  const parsed = trainConfigSchema.safeParse(json);
+  const saved = typeof json === 'object' && json !== null ? (json as Partial<TrainConfig>) : {};
+  const algo = ALGORITHMS.includes(saved.algo as Algorithm) ? (saved.algo as Algorithm) : BASE_DEFAULTS.algo;
+  const parsed = trainConfigSchema.safeParse(typeof json === 'object' && json !== null ? { ...defaultsFor(algo), ...saved } : json);
   if (!parsed.success) throw new UsageError(describeIssues(parsed.error, where));
   return parsed.data;
 }

@@ -58,10 +58,10 @@ export interface FineTuneResult {
 
 /** Fine-tunes params on every task of the set and records the grid MSE after each update. */
 export function fineTune(params: Params, set: EvalSet, o: FineTuneOptions): FineTuneResult {
-  const adaptOpts = { steps: 1, lr: o.lr, loss: o.loss, activation: o.activation, clipGrad: null };
+  const adaptOpts = { steps: 1, lr: o.lr, loss: o.loss, activation: o.activation, clipGrad: null, autodiff: false };
   const gridLoss = (p: Params) => tf.tidy(() => taskLosses(forward(p, set.grid.x, o.activation), set.grid.y, 'mse'));
   const predict = (p: Params) => tf.tidy(() => forward(p, set.grid.x, o.activation)).dataSync() as Float32Array;
-  let fast = tf.tidy(() => perTaskCopies(params, set.tasks.length));
+  let fast = tf.tidy(() => perTaskCopies(params, set.tasks.length)); // owned here, so every step can free the last
   const result: FineTuneResult = { losses: [] };
   if (o.keepPredictions) result.predictionsBefore = predict(fast);
   for (let u = 0; ; u++) {

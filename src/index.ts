@@ -4,6 +4,7 @@ export * from './config.js';
 export * from './tasks.js';
 export * from './model.js';
 export * from './adapt.js';
+export * from './gradients.js';
 export * from './optim.js';
 export * from './algorithms/index.js';
 export * from './checkpoint.js';

@@ -63,14 +63,16 @@ export function isPerTask(params: Params): boolean {
 }
 
 /**
- * Forward pass of a batch of tasks, x: [tasks, points, 1] -> [tasks, points, 1].
+ * Forward pass of a batch of tasks, keeping every layer's output:
+ * h[0] = x, h[l + 1] = act(h[l] W_l + b_l) (no activation on the last), each [tasks, points, width].
  * Shared weights run all tasks' points as the rows of one 2-D matMul; per-task
  * weights use one batched matMul per layer.
  */
-export function forward(params: Params, x: tf.Tensor3D, activation: Activation): tf.Tensor3D {
+export function forwardLayers(params: Params, x: tf.Tensor3D, activation: Activation): tf.Tensor3D[] {
   const [tasks, points] = x.shape;
   const layers = params.length / 2;
   const perTask = isPerTask(params);
+  const outputs: tf.Tensor3D[] = [x];
   let h: tf.Tensor = perTask ? x : tf.reshape(x, [tasks * points, 1]);
   for (let i = 0; i < layers; i++) {
     const [w, b] = [params[2 * i], params[2 * i + 1]];
@@ -85,14 +87,33 @@ export function forward(params: Params, x: tf.Tensor3D, activation: Activation):
       if (hiddenLayer && activation === 'tanh') h = activate(tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), b), activation);
       else h = tf.fused.matMul({ a: h as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: hiddenLayer ? 'relu' : 'linear' });
     }
+    outputs.push(perTask ? (h as tf.Tensor3D) : tf.reshape(h, [tasks, points, w.shape[w.rank - 1]]));
   }
-  return tf.reshape(h, [tasks, points, 1]);
+  return outputs;
+}
+
+/** Forward pass of a batch of tasks, x: [tasks, points, 1] -> [tasks, points, 1]. */
+export function forward(params: Params, x: tf.Tensor3D, activation: Activation): tf.Tensor3D {
+  return forwardLayers(params, x, activation)[params.length / 2];
+}
+
+/**
+ * d act(z) / dz written with the layer's output h = act(z), so the backward pass needs no
+ * pre-activation: relu' = step(h), tanh' = 1 - h^2. Both are differentiable again (step's
+ * gradient is zero, h comes from the twice-differentiable tanh), as MAML needs.
+ */
+export function activationDerivative(h: tf.Tensor, activation: Activation): tf.Tensor {
+  return activation === 'relu' ? tf.step(h) : tf.sub(1, tf.square(h));
 }
 
 /** Per-task loss [tasks]: the mean over each task's points of (pred - y)^2 or |pred - y|. */
 export function taskLosses(pred: tf.Tensor3D, y: tf.Tensor3D, kind: LossKind): tf.Tensor1D {
-  const diff = tf.sub(pred, y);
-  return tf.mean(kind === 'l1' ? tf.abs(diff) : tf.square(diff), [1, 2]) as tf.Tensor1D;
+  return residualLosses(tf.sub(pred, y), kind);
+}
+
+/** Per-task loss [tasks] from the residual pred - y [tasks, points, 1]. */
+export function residualLosses(residual: tf.Tensor, kind: LossKind): tf.Tensor1D {
+  return tf.mean(kind === 'l1' ? tf.abs(residual) : tf.square(residual), [1, 2]) as tf.Tensor1D;
 }
 
 /** One copy of each parameter per task: [tasks, ...shape]. Its gradient reduces with one Sum. */

@@ -28,8 +28,8 @@ forEachBackend('JAX post numerics check', () => {
   });
 });
 
-function smallConfig(activation: TrainConfig['activation']): TrainConfig {
-  return { ...BASE_DEFAULTS, hidden: [8, 8], activation, innerSteps: 2, innerLr: 0.05, metaBatch: 3, support: 5, query: 5 };
+function smallConfig(activation: TrainConfig['activation'], more: Partial<TrainConfig> = {}): TrainConfig {
+  return { ...BASE_DEFAULTS, hidden: [8, 8], activation, innerSteps: 2, innerLr: 0.05, metaBatch: 3, support: 5, query: 5, ...more };
 }
 
 function batchFor(config: TrainConfig, seed: number): MetaBatch {
@@ -71,21 +71,30 @@ function directionalCheck(config: TrainConfig, firstOrder: boolean) {
   return { analytic, numeric };
 }
 
+const CASES: { name: string; config: (a: TrainConfig['activation']) => TrainConfig }[] = [
+  { name: '2 inner steps', config: (a) => smallConfig(a) },
+  { name: '3 hidden layers, 3 inner steps, l1 loss', config: (a) => smallConfig(a, { hidden: [6, 5, 7], innerSteps: 3, loss: 'l1', innerLr: 0.1 }) },
+];
+
 for (const activation of ['tanh', 'relu'] as const) {
-  forEachBackend(`MAML meta-gradient, ${activation} MLP, 2 inner steps`, () => {
-    it('matches central finite differences (relative error < 1e-2)', () => {
-      const { analytic, numeric } = tf.tidy(() => directionalCheck(smallConfig(activation), false));
-      const err = relativeNormError(analytic, numeric);
-      assert.ok(err < 1e-2, `relative error ${err}: analytic ${analytic} vs numeric ${numeric}`);
+  for (const { name, config } of CASES) {
+    forEachBackend(`MAML meta-gradient, ${activation} MLP, ${name}`, () => {
+      for (const gradients of ['analytic', 'autodiff'] as const) {
+        it(`${gradients}: matches central finite differences (relative error < 1e-2)`, () => {
+          const { analytic, numeric } = tf.tidy(() => directionalCheck({ ...config(activation), gradients }, false));
+          const err = relativeNormError(analytic, numeric);
+          assert.ok(err < 1e-2, `relative error ${err}: analytic ${analytic} vs numeric ${numeric}`);
+        });
+      }
+      it('FOMAML gradient differs measurably from it', () => {
+        const { analytic: second } = tf.tidy(() => directionalCheck(config(activation), false));
+        const { analytic: first, numeric } = tf.tidy(() => directionalCheck(config(activation), true));
+        const gap = relativeNormError(first, numeric);
+        assert.ok(gap > 1e-2, `FOMAML is within ${gap} of the true meta-gradient`);
+        assert.ok(relativeNormError(second, numeric) < gap / 5);
+      });
     });
-    it('FOMAML gradient differs measurably from it', () => {
-      const { analytic: second } = tf.tidy(() => directionalCheck(smallConfig(activation), false));
-      const { analytic: first, numeric } = tf.tidy(() => directionalCheck(smallConfig(activation), true));
-      const gap = relativeNormError(first, numeric);
-      assert.ok(gap > 5e-2, `FOMAML is within ${gap} of the true meta-gradient`);
-      assert.ok(relativeNormError(second, numeric) < gap / 5);
-    });
-  });
+  }
 }
 
 forEachBackend('tanh activation', () => {

@@ -2,36 +2,58 @@
 // of Deep Networks", ICML 2017 (arXiv:1703.03400), algorithm 2.
 //   phi_t  = theta - alpha grad_theta L_t(support_t; theta)      (innerSteps times)
 //   theta <- theta - beta grad_theta mean_t L_t(query_t; phi_t)
-// Second order: the inner gradients are taken with tf.grads inside the outer
-// tf.variableGrads, so the outer gradient differentiates through them.
-// With firstOrder (FOMAML), the adaptation phi_t - theta is computed before the outer
-// tape starts and enters it as a constant: the inner gradients are held fixed.
+// Second order, by one of two routes with the same result (test/gradients.test.ts):
+// - autodiff: the inner gradients are taken with tf.grads inside the outer
+//   tf.variableGrads, which differentiates through them;
+// - analytic (default): the chain rule through each step phi' = phi - alpha grad L(phi)
+//   is v <- v - alpha H(phi) v, with H v computed by the R-operator (gradients.ts).
+// With firstOrder (FOMAML) the inner gradients are held constant: the meta-gradient is
+// the query gradient at phi_t, v, taken as it is.
 import * as tf from '@tensorflow/tfjs';
+import { adapt, sgdStep } from '../adapt.js';
 import type { TrainConfig } from '../config.js';
-import { adapt } from '../adapt.js';
-import { forward, taskLosses, type Params } from '../model.js';
+import { backprop, hessianVectorProduct, type Backprop } from '../gradients.js';
+import { forward, residualLosses, taskLosses, type Params } from '../model.js';
 import { adaptOptions, type MetaBatch, type MetaGradient, type MetaLearner } from './types.js';
 
 /** metaLoss(params, batch): mean over tasks of the query loss after adaptation. */
-export function metaLoss(params: Params, batch: MetaBatch, config: TrainConfig): tf.Scalar {
-  const adapted = adapt(params, batch.support, adaptOptions(config)); // [tasks, ...] each
-  return queryLoss(adapted, batch, config);
-}
-
-function queryLoss(adapted: Params, batch: MetaBatch, config: TrainConfig): tf.Scalar {
+export function metaLoss(params: Params, batch: MetaBatch, config: TrainConfig, autodiff = false): tf.Scalar {
+  const adapted = adapt(params, batch.support, adaptOptions(config, autodiff)); // [tasks, ...] each
   const query = batch.query!;
   return tf.mean(taskLosses(forward(adapted, query.x, config.activation), query.y, config.loss));
 }
 
-export function mamlGradient(params: tf.Variable[], batch: MetaBatch, config: TrainConfig, firstOrder: boolean): MetaGradient {
-  // FOMAML: phi_t - theta, computed with no outer tape recording: a constant [tasks, ...].
-  const steps = firstOrder ? tf.tidy(() => adapt(params, batch.support, adaptOptions(config)).map((phi, i) => tf.sub(phi, params[i]))) : null;
-  const { value, grads } = tf.variableGrads(
-    () => (steps ? queryLoss(params.map((p, i) => tf.add(p, steps[i])), batch, config) : metaLoss(params, batch, config)),
-    params,
-  );
-  if (steps) tf.dispose(steps);
+function autodiffGradient(params: tf.Variable[], batch: MetaBatch, config: TrainConfig): MetaGradient {
+  const { value, grads } = tf.variableGrads(() => metaLoss(params, batch, config, true), params);
   return { loss: value, grads: params.map((p) => grads[p.name]) };
+}
+
+export function mamlGradient(params: tf.Variable[], batch: MetaBatch, config: TrainConfig, firstOrder: boolean): MetaGradient {
+  const secondOrderByAutodiff = !firstOrder && (config.gradients === 'autodiff' || config.clipGrad !== null);
+  if (secondOrderByAutodiff) return autodiffGradient(params, batch, config);
+  return tf.tidy(() => {
+    const opts = adaptOptions(config);
+    const query = batch.query!;
+    const tasks = query.x.shape[0];
+    // phi_0 = theta, ..., and for the second-order sweep, each step's point and backprop
+    const steps: { at: Params; inner: Backprop }[] = [];
+    let fast: Params = params;
+    for (let s = 0; s < opts.steps; s++) {
+      if (firstOrder) fast = sgdStep(fast, batch.support, opts);
+      else {
+        const inner = backprop(fast, batch.support, opts, opts.lr); // alpha grad L_t(phi_s)
+        steps.push({ at: fast, inner });
+        fast = fast.map((p, i) => tf.sub(p, inner.grads[i]));
+      }
+    }
+    const outer = backprop(fast, query, opts, 1 / tasks); // v = d(mean query loss)/d phi_t
+    let v = outer.grads; // [tasks, ...shape]
+    for (const { at, inner } of steps.reverse()) {
+      const hv = hessianVectorProduct(at, inner, v, opts, opts.lr); // alpha H(phi_s) v
+      v = v.map((g, i) => tf.sub(g, hv[i]));
+    }
+    return { loss: tf.mean(residualLosses(outer.residual, config.loss)) as tf.Scalar, grads: v.map((g) => tf.sum(g, 0)) };
+  });
 }
 
 export const maml: MetaLearner = {

@@ -6,7 +6,7 @@
 // lr = epsilon is the Reptile update (and adam, or annealing, also apply).
 import * as tf from '@tensorflow/tfjs';
 import { sgdStep } from '../adapt.js';
-import { perTaskCopies, taskLosses, forward, type Params } from '../model.js';
+import { forward, taskLosses, type Params } from '../model.js';
 import type { Rng } from '../rng.js';
 import type { PointSet } from '../tasks.js';
 import { adaptOptions, type MetaLearner } from './types.js';
@@ -38,14 +38,15 @@ export const reptile: MetaLearner = {
   metaGradient(params, batch, config, rng) {
     return tf.tidy(() => {
       const opts = adaptOptions(config);
-      let fast: Params = perTaskCopies(params, batch.support.x.shape[0]);
-      let loss = tf.scalar(0);
-      for (const points of minibatches(batch.support, config.innerSteps, config.innerBatch, rng)) {
-        loss = tf.mean(taskLosses(forward(fast, points.x, config.activation), points.y, config.loss));
+      const batches = minibatches(batch.support, config.innerSteps, config.innerBatch, rng);
+      let fast: Params = params;
+      let loss: tf.Scalar | null = null;
+      batches.forEach((points, s) => {
+        // reported loss: the last inner minibatch's, before its step (as the Flux post and the peer)
+        if (s === batches.length - 1) loss = tf.mean(taskLosses(forward(fast, points.x, config.activation), points.y, config.loss)) as tf.Scalar;
         fast = sgdStep(fast, points, opts);
-      }
-      // Reported loss: the last inner minibatch's, before its step (as the Flux post and the peer).
-      return { loss: loss as tf.Scalar, grads: params.map((p, i) => tf.sub(p, tf.mean(fast[i], 0))) };
+      });
+      return { loss: loss!, grads: params.map((p, i) => tf.sub(p, tf.mean(fast[i], 0))) };
     });
   },
 };

@@ -3,17 +3,18 @@
 //   theta <- theta - beta grad_theta mean_t L_t(support_t; theta)
 // It learns the mean of the task family (about 0 everywhere) and adapts poorly.
 import * as tf from '@tensorflow/tfjs';
-import { forward, taskLosses } from '../model.js';
+import { backprop } from '../gradients.js';
+import { residualLosses } from '../model.js';
 import type { MetaLearner } from './types.js';
 
 export const transfer: MetaLearner = {
   usesQuery: false,
   trains: true,
   metaGradient(params, batch, config) {
-    const { value, grads } = tf.variableGrads(
-      () => tf.mean(taskLosses(forward(params, batch.support.x, config.activation), batch.support.y, config.loss)),
-      params,
-    );
-    return { loss: value, grads: params.map((p) => grads[p.name]) };
+    return tf.tidy(() => {
+      const tasks = batch.support.x.shape[0];
+      const { grads, residual } = backprop(params, batch.support, config, 1 / tasks, true); // summed over tasks: [in, out], [out]
+      return { loss: tf.mean(residualLosses(residual, config.loss)) as tf.Scalar, grads };
+    });
   },
 };

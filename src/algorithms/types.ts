@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { AdaptOptions } from '../adapt.js';
 import type { TrainConfig } from '../config.js';
 import type { Rng } from '../rng.js';
 import type { PointSet } from '../tasks.js';
@@ -23,6 +24,6 @@ export interface MetaLearner {
   metaGradient(params: tf.Variable[], batch: MetaBatch, config: TrainConfig, rng: Rng): MetaGradient;
 }
 
-export function adaptOptions(config: TrainConfig) {
-  return { steps: config.innerSteps, lr: config.innerLr, loss: config.loss, activation: config.activation, clipGrad: config.clipGrad };
+export function adaptOptions(config: TrainConfig, autodiff = false): AdaptOptions {
+  return { steps: config.innerSteps, lr: config.innerLr, loss: config.loss, activation: config.activation, clipGrad: config.clipGrad, autodiff };
 }
