@@ -3,7 +3,7 @@
 // when asked. Resuming from state.json continues the very same run.
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { LEARNERS, type MetaBatch } from './algorithms/index.js';
+import { LEARNERS, type MetaBatch, type MetaLearner } from './algorithms/index.js';
 import { clipByGlobalNorm } from './adapt.js';
 import { files, loadCurve, loadTrainState, saveCheckpoint, FORMAT_VERSION, type Curve, type RunInfo, type ValidationPoint } from './checkpoint.js';
 import { UsageError, type TrainConfig } from './config.js';
@@ -70,6 +70,20 @@ function sampleMetaBatch(rng: Rng, config: TrainConfig, withQuery: boolean): Met
   return { support, query };
 }
 
+/** One meta-iteration: sample a meta-batch and step the meta-optimizer. Returns the meta-loss, a scalar the caller frees. */
+export function metaIteration(learner: MetaLearner, params: tf.Variable[], optimizer: MetaOptimizer, config: TrainConfig, rng: Rng, lr: number): tf.Scalar {
+  const batch = sampleMetaBatch(rng, config, learner.usesQuery);
+  try {
+    return tf.tidy(() => {
+      const { loss, grads } = learner.metaGradient(params, batch, config, rng);
+      optimizer.apply(params, config.clipGrad === null ? grads : clipByGlobalNorm(grads, config.clipGrad, false), lr);
+      return loss;
+    });
+  } finally {
+    tf.dispose([batch.support.x, batch.support.y, batch.query?.x, batch.query?.y].filter((t) => t !== undefined));
+  }
+}
+
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const startTensors = tf.memory().numTensors;
   let config = o.config;
@@ -130,15 +144,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (iteration === 0 && curve.validation.length === 0) validate();
     if (iteration === 0) checkpoint();
     while (iteration < total) {
-      const batch = sampleMetaBatch(rng, config, learner.usesQuery);
-      const lr = metaLrAt(config, iteration);
-      const nextSum = tf.tidy(() => {
-        const { loss, grads } = learner.metaGradient(params, batch, config, rng);
-        optimizer.apply(params, config.clipGrad === null ? grads : clipByGlobalNorm(grads, config.clipGrad, false), lr);
-        return tf.add(windowSum, loss) as tf.Scalar;
-      });
-      tf.dispose([batch.support.x, batch.support.y, batch.query?.x, batch.query?.y].filter((t) => t !== undefined));
-      windowSum.dispose();
+      const loss = metaIteration(learner, params, optimizer, config, rng, metaLrAt(config, iteration));
+      const nextSum = tf.add(windowSum, loss) as tf.Scalar;
+      tf.dispose([loss, windowSum]);
       windowSum = nextSum;
       window.count++;
       iteration++;

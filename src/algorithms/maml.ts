@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { adapt, sgdStep } from '../adapt.js';
 import type { TrainConfig } from '../config.js';
-import { backprop, hessianVectorProduct, type Backprop } from '../gradients.js';
+import { backprop, hessianVectorProduct, sumOverTasks, type Backprop } from '../gradients.js';
 import { forward, residualLosses, taskLosses, type Params } from '../model.js';
 import { adaptOptions, type MetaBatch, type MetaGradient, type MetaLearner } from './types.js';
 
@@ -47,12 +47,12 @@ export function mamlGradient(params: tf.Variable[], batch: MetaBatch, config: Tr
       }
     }
     const outer = backprop(fast, query, opts, 1 / tasks); // v = d(mean query loss)/d phi_t
-    let v = outer.grads; // [tasks, ...shape]
+    let v = outer.grads; // [tasks, ...shape] (shared shapes for a single task)
     for (const { at, inner } of steps.reverse()) {
       const hv = hessianVectorProduct(at, inner, v, opts, opts.lr); // alpha H(phi_s) v
       v = v.map((g, i) => tf.sub(g, hv[i]));
     }
-    return { loss: tf.mean(residualLosses(outer.residual, config.loss)) as tf.Scalar, grads: v.map((g) => tf.sum(g, 0)) };
+    return { loss: tf.mean(residualLosses(outer.residual, config.loss)) as tf.Scalar, grads: sumOverTasks(v, params) };
   });
 }
 

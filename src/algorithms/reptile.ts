@@ -6,6 +6,7 @@
 // lr = epsilon is the Reptile update (and adam, or annealing, also apply).
 import * as tf from '@tensorflow/tfjs';
 import { sgdStep } from '../adapt.js';
+import { sumOverTasks } from '../gradients.js';
 import { forward, taskLosses, type Params } from '../model.js';
 import type { Rng } from '../rng.js';
 import type { PointSet } from '../tasks.js';
@@ -46,7 +47,8 @@ export const reptile: MetaLearner = {
         if (s === batches.length - 1) loss = tf.mean(taskLosses(forward(fast, points.x, config.activation), points.y, config.loss)) as tf.Scalar;
         fast = sgdStep(fast, points, opts);
       });
-      return { loss: loss!, grads: params.map((p, i) => tf.sub(p, tf.mean(fast[i], 0))) };
+      const tasks = batch.support.x.shape[0];
+      return { loss: loss!, grads: sumOverTasks(fast, params).map((sum, i) => tf.sub(params[i], tf.div(sum, tasks))) };
     });
   },
 };
