@@ -44,6 +44,7 @@ interface Measurement {
   msPerIter: number;
   windowsMs: number[];
   kernelsPerIter: number;
+  kernelProfile: { name: string; count: number; ms: number }[];
   tensorsBefore: number;
   tensorsAfter: number;
   peakRssMb: number;
@@ -70,7 +71,17 @@ async function measureOurs(config: TrainConfig, o: { windows: number; iterations
   const step = (i: number) => metaIteration(learner, params, optimizer, config, rng, metaLrAt(config, i));
   for (let i = 0; i < o.warmup; i++) step(i).dispose();
   const tensorsBefore = tf.memory().numTensors;
-  const profile = await tf.profile(() => step(0).dispose());
+  const profiled = 5;
+  const profile = await tf.profile(() => {
+    for (let i = 0; i < profiled; i++) step(i).dispose();
+  });
+  // where the time goes: kernel time by kernel name, per meta-iteration
+  const byKernel = new Map<string, { count: number; ms: number }>();
+  for (const k of profile.kernels) {
+    const entry = byKernel.get(k.name) ?? { count: 0, ms: 0 };
+    byKernel.set(k.name, { count: entry.count + 1 / profiled, ms: entry.ms + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0) / profiled });
+  }
+  const kernelProfile = [...byKernel].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
   const windowsMs: number[] = [];
   for (let w = 0; w < o.windows; w++) {
     const start = performance.now();
@@ -84,7 +95,7 @@ async function measureOurs(config: TrainConfig, o: { windows: number; iterations
   const tensorsAfter = tf.memory().numTensors;
   optimizer.dispose();
   tf.dispose(params);
-  return { msPerIter: median(windowsMs), windowsMs, kernelsPerIter: profile.kernels.length, tensorsBefore, tensorsAfter };
+  return { msPerIter: median(windowsMs), windowsMs, kernelsPerIter: profile.kernels.length / profiled, kernelProfile, tensorsBefore, tensorsAfter };
 }
 
 function torchAvailable(): boolean {
@@ -161,6 +172,8 @@ async function main() {
   const result: { machine: string; workloads: Measurement[]; scaling?: Measurement[]; soak?: Awaited<ReturnType<typeof soak>> } = { machine, workloads: [] };
   for (const workload of o.workloads.split(',')) result.workloads.push(await measure(workload, '', {}, [], settings));
   log(table(result.workloads, 'workload'));
+  log('\nkernel time per meta-iteration (5 profiled), top kernels (count x, ms):');
+  for (const r of result.workloads) log(`  ${r.workload}: ${r.kernelProfile.slice(0, 5).map((k) => `${k.name} ${k.count.toFixed(0)}x ${k.ms.toFixed(2)}`).join(', ')}`);
   if (o.scaling) {
     result.scaling = [];
     const variants: [string, Partial<TrainConfig>, string[]][] = [
