@@ -141,7 +141,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   let stopped = false;
   try {
-    if (iteration === 0 && curve.validation.length === 0) validate();
+    if (iteration === 0 && curve.validation.length === 0) o.onProgress?.({ iteration, total, metaLoss: null, validation: validate() });
     if (iteration === 0) checkpoint();
     while (iteration < total) {
       const loss = metaIteration(learner, params, optimizer, config, rng, metaLrAt(config, iteration));

@@ -67,15 +67,16 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   );
   out.event({ event: 'start', runDir, backend, config });
 
+  const bar = out.progressBar(config.iterations);
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopSignal) process.exit(signal === 'SIGINT' ? 130 : 143); // a second Ctrl-C: leave now
     stopSignal = signal;
-    out.info(`\n${signal}: finishing the current iteration and writing a checkpoint (again to quit at once)`);
+    bar?.stop(); // the bar would overwrite the message
+    out.info(`${signal}: finishing the current iteration and writing a checkpoint (again to quit at once)`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const bar = out.progressBar(config.iterations);
   const started = Date.now();
   let startIteration: number | null = null;
   let lastVal = '-';
@@ -89,7 +90,7 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
       force: Boolean(flags.force),
       shouldStop: () => stopSignal !== null,
       onProgress: (p) => {
-        startIteration ??= p.iteration - 1;
+        startIteration ??= p.iteration;
         const rate = (p.iteration - startIteration) / Math.max(1e-3, (Date.now() - started) / 1000);
         if (p.validation) lastVal = fmt(p.validation.after);
         bar?.update(p.iteration, { loss: fmt(p.metaLoss), val: lastVal, rate: rate.toFixed(0) });
