@@ -1,0 +1,106 @@
+// Evaluation statistics: known answers, confidence intervals that shrink with more
+// tasks, and agreement with an independent float64 re-implementation that reads the
+// checkpoint files itself.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { files, loadModel } from '../src/checkpoint.js';
+import { BASE_DEFAULTS, defaultsFor, resolveEvalConfig } from '../src/config.js';
+import { fineTune, makeEvalSet, disposeEvalSet, summarize, GRID_POINTS } from '../src/evaluate.js';
+import { paramShapes } from '../src/model.js';
+import { evaluateCheckpoints } from '../src/report.js';
+import { train } from '../src/train.js';
+import { forEachBackend } from './helpers.js';
+import { fromArrays, gradOf, lossOf } from './reference.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'metalearn-eval-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** An MLP whose every weight is 0 but the output bias c: it predicts c everywhere. */
+function constantModel(hidden: number[], c: number): tf.Tensor[] {
+  const shapes = paramShapes(hidden);
+  return shapes.map((s, i) => (i === shapes.length - 1 ? tf.fill(s, c) : tf.zeros(s)));
+}
+
+forEachBackend('evaluation statistics', (backend) => {
+  it('a model exact for the family (A = 0, predicting 0) has zero loss after every update', () => {
+    const set = makeEvalSet({ ...BASE_DEFAULTS, amplitude: [0, 0] }, { tasks: 20, samples: 5, seed: 1 });
+    const { losses } = fineTune(constantModel([8, 8], 0), set, { updates: 4, lr: 0.1, loss: 'mse', activation: 'relu' });
+    assert.equal(losses.length, 5);
+    for (const l of losses) assert.equal(summarize(l).mean, 0);
+    disposeEvalSet(set);
+  });
+
+  it('a constant prediction c on A = 0 tasks: MSE c^2 (1 - 2 lr)^(2u) after u updates, CI 0', () => {
+    const c = 1.5;
+    const lr = 0.1;
+    const set = makeEvalSet({ ...BASE_DEFAULTS, amplitude: [0, 0] }, { tasks: 30, samples: 7, seed: 2 });
+    const { losses } = fineTune(constantModel([8, 8], c), set, { updates: 3, lr, loss: 'mse', activation: 'relu' });
+    losses.forEach((l, u) => {
+      const s = summarize(l);
+      const expected = c ** 2 * (1 - 2 * lr) ** (2 * u);
+      assert.ok(Math.abs(s.mean - expected) < 1e-5 * expected, `after ${u}: ${s.mean} vs ${expected}`);
+      assert.ok(s.ci95 < 1e-5);
+    });
+    disposeEvalSet(set);
+  });
+
+  it('summarize: mean, sample standard deviation and 1.96 sd / sqrt(n)', () => {
+    const s = summarize([1, 2, 3, 4]);
+    assert.equal(s.mean, 2.5);
+    assert.ok(Math.abs(s.std - Math.sqrt(5 / 3)) < 1e-12);
+    assert.ok(Math.abs(s.ci95 - (1.96 * Math.sqrt(5 / 3)) / 2) < 1e-12);
+    assert.equal(s.n, 4);
+  });
+
+  it('the confidence interval shrinks with the number of tasks (about 1 / sqrt(n))', () => {
+    const params = constantModel([8], 0.3);
+    const width = (tasks: number) => {
+      const set = makeEvalSet(BASE_DEFAULTS, { tasks, samples: 5, seed: 3 });
+      const ci = summarize(fineTune(params, set, { updates: 0, lr: 0.01, loss: 'mse', activation: 'relu' }).losses[0]).ci95;
+      disposeEvalSet(set);
+      return ci;
+    };
+    const [small, large] = [width(100), width(1600)];
+    assert.ok(large < small / 2.5 && large > small / 6, `ci ${small} with 100 tasks, ${large} with 1600`);
+    tf.dispose(params);
+  });
+
+  it('eval numbers equal an independent float64 re-implementation reading model.json and weights.bin', async () => {
+    const runDir = join(scratch, `${backend}-indep`);
+    const config = { ...defaultsFor('maml'), hidden: [12, 10], iterations: 30, metaBatch: 4, evalEvery: 0, valTasks: 2 };
+    await train({ config, runDir, backend, force: true });
+    const model = loadModel(runDir);
+    const settings = resolveEvalConfig({ samples: 5, updates: 3, lr: 0.02, tasks: 40, seed: 11 });
+    const report = evaluateCheckpoints([{ dir: runDir, model }], settings, model.info!.config, backend);
+    tf.dispose(model.params);
+    // the re-implementation: weights straight from the files, plain loops in float64
+    const manifest = JSON.parse(readFileSync(files(runDir).model, 'utf8')).weightsManifest[0].weights as { shape: number[] }[];
+    const bytes = readFileSync(files(runDir).weights);
+    const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    let offset = 0;
+    const values = manifest.map((w) => all.slice(offset, (offset += w.shape.reduce((a, b) => a * b, 1))));
+    const set = makeEvalSet(model.info!.config, { tasks: settings.tasks, samples: settings.samples, seed: settings.seed });
+    const [sx, sy] = [set.support.x, set.support.y].map((t) => tf.unstack(t).map((r) => [...r.dataSync()]));
+    const gridX = [...set.grid.x.dataSync()].slice(0, GRID_POINTS);
+    const perUpdate: number[][] = Array.from({ length: settings.updates + 1 }, () => []);
+    set.tasks.forEach((task, t) => {
+      let p = fromArrays(values, manifest.map((w) => w.shape));
+      const gridY = gridX.map((x) => task.amplitude * Math.sin(x + task.phase));
+      for (let u = 0; u <= settings.updates; u++) {
+        perUpdate[u].push(lossOf(p, gridX, gridY, 'relu', 'mse'));
+        const g = gradOf(p, sx[t], sy[t], 'relu', 'mse');
+        p = p.map((m, i) => ({ ...m, v: m.v.map((v, k) => v - settings.lr! * g[i].v[k]) }));
+      }
+    });
+    disposeEvalSet(set);
+    report.results[0].byUpdate.forEach((s, u) => {
+      const ref = summarize(perUpdate[u]);
+      assert.ok(Math.abs(s.mean - ref.mean) < 1e-4 * ref.mean, `update ${u}: metalearn ${s.mean}, reference ${ref.mean}`);
+      assert.ok(Math.abs(s.ci95 - ref.ci95) < 1e-3 * ref.ci95);
+    });
+  });
+});
