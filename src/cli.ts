@@ -1,11 +1,10 @@
 // The metalearn command line: thin commands over the library in src/.
 import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
-import { UsageError } from './config.js';
+import { RunError, UsageError } from './config.js';
 import { registerEval } from './commands/eval.js';
 import { registerPlot } from './commands/plot.js';
 import { registerTrain } from './commands/train.js';
-import { DivergenceError } from './train.js';
 import { VERSION } from './version.js';
 
 const debug = process.argv.includes('--debug');
@@ -16,10 +15,12 @@ async function run(action: () => Promise<number>): Promise<void> {
     process.exitCode = await action();
   } catch (e) {
     const usage = e instanceof UsageError;
-    const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`${chalk.red('error:')} ${message}\n`);
+    // Typed arrays past 2^32 elements or past free memory: the sizes were allowed but are too large here.
+    const outOfMemory = e instanceof RangeError && /array length|allocation failed|out of memory/i.test(e.message);
+    const message = outOfMemory ? `out of memory (${e.message}): try a smaller model, meta-batch or task count` : e instanceof Error ? e.message : String(e);
+    const explained = usage || outOfMemory || e instanceof RunError;
+    process.stderr.write(`${chalk.red('error:')} ${message}${explained || debug ? '' : chalk.dim(' (--debug shows the stack trace)')}\n`);
     if (debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    else if (!usage && !(e instanceof DivergenceError)) process.stderr.write(chalk.dim('(run with --debug for the stack trace)\n'));
     process.exitCode = usage ? 2 : 1;
   }
 }
@@ -29,8 +30,8 @@ export function buildProgram(): Command {
     .description('Gradient-based meta-learning (MAML, FOMAML, Reptile) on sine-wave regression, on TensorFlow.js')
     .version(VERSION)
     .option('--debug', 'print stack traces of errors')
-    .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ outputError: (text, write) => write(chalk.red(text)) })
+    // commander's errors (unknown command or option, missing value) on one line, with a pointer to --help
+    .configureOutput({ outputError: (text, write) => write(`${chalk.red(text.trim().replace(/\s*\n\s*/g, ' '))} (add --help for usage)\n`) })
     .exitOverride();
   registerTrain(program, run);
   registerEval(program, run);

@@ -2,6 +2,7 @@
 // validated by one zod schema, whether they come from a config file or a flag.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { describeFsError } from './fsutil.js';
 
 export const ALGORITHMS = ['maml', 'fomaml', 'reptile', 'transfer', 'random'] as const;
 export const ACTIVATIONS = ['relu', 'tanh'] as const;
@@ -15,6 +16,18 @@ export type LossKind = (typeof LOSSES)[number];
 /** A usage error: bad flag, bad config, bad checkpoint argument. Exits 2. */
 export class UsageError extends Error {}
 
+/** A runtime failure whose message says all there is to say (divergence, a failed write). Exits 1, no stack-trace hint. */
+export class RunError extends Error {}
+
+/** Sizes beyond which an option or a checkpoint is refused before anything is allocated. */
+export const MAX_UNITS = 1 << 16;
+export const MAX_PARAMS = 1 << 26;
+export const MAX_TASKS = 100_000;
+/** Tasks times points per task in one batch of sampled points. */
+export const MAX_POINTS = 1 << 24;
+/** Tasks times parameters: the per-task copies of the weights that adaptation works on. */
+export const MAX_TASK_WEIGHTS = 1 << 28;
+
 /** Numbers in flags and configs may be written with pi: "pi", "2pi", "-pi/2", "0.5*pi". */
 export function parseNumber(text: string): number {
   const s = text.trim().toLowerCase();
@@ -23,21 +36,40 @@ export function parseNumber(text: string): number {
     const factor = m[1] === '' || m[1] === '+' ? 1 : m[1] === '-' ? -1 : Number(m[1]);
     return (factor * Math.PI) / (m[2] ? Number(m[2]) : 1);
   }
+  const special = /^([-+]?)(inf|infinity|nan)$/.exec(s);
+  if (special) return special[2] === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity;
   // Number('') is 0 and Number('0x10') is 16: accept plain decimal notation only.
-  if (!/^[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$/.test(s) && !/^[-+]?(?:infinity|nan)$/.test(s)) return NaN;
+  if (!/^[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$/.test(s)) return NaN;
   return Number(s);
 }
 
-const numberish = z.preprocess((v) => (typeof v === 'string' ? parseNumber(v) : v), z.number({ invalid_type_error: 'expected a number' }));
+/** Text that is not a number stays text, so that zod says "expected a number" rather than "not NaN". */
+const asNumber = (v: unknown) => (typeof v === 'string' && (!Number.isNaN(parseNumber(v)) || /^\s*[-+]?nan\s*$/i.test(v)) ? parseNumber(v) : v);
+const numberish = z.preprocess(
+  asNumber,
+  z.number({ errorMap: (issue) => ({ message: issue.code === 'invalid_type' && issue.received === 'nan' ? 'must be a finite number, not NaN' : 'expected a number' }) }),
+);
 const finite = numberish.pipe(z.number().finite('must be a finite number'));
 const positive = finite.pipe(z.number().positive('must be greater than 0'));
-const count = numberish.pipe(z.number().int('must be a whole number').positive('must be at least 1'));
-const countOrZero = numberish.pipe(z.number().int('must be a whole number').nonnegative('must be 0 or more'));
-/** A range [lo, hi] with lo < hi; a single number means a fixed value [v, v]. */
+const count = finite.pipe(z.number().int('must be a whole number').positive('must be at least 1'));
+const countOrZero = finite.pipe(z.number().int('must be a whole number').nonnegative('must be 0 or more'));
+const taskCount = count.pipe(z.number().max(MAX_TASKS, `must be at most ${MAX_TASKS}`));
+const width = count.pipe(z.number().max(MAX_UNITS, `must be at most ${MAX_UNITS}`));
+
+/** Refuses a product of sizes (tasks x points, tasks x parameters) too large to allocate. */
+function checkSize(ctx: z.RefinementCtx, key: string, what: string, a: number, b: number, max: number): void {
+  if (a * b > max) ctx.addIssue({ code: 'custom', path: [key], message: `${what} is ${a} x ${b}, more than ${max}` });
+}
+const pair = z.tuple([finite, finite], {
+  errorMap: (issue, ctx) => ({ message: ['invalid_type', 'too_big', 'too_small'].includes(issue.code) ? 'expected two numbers lo,hi' : ctx.defaultError }),
+});
+/** A range [lo, hi] with lo <= hi; a single number means a fixed value [v, v]. */
 const range = z
-  .union([finite.transform((v) => [v, v] as [number, number]), z.tuple([finite, finite])])
+  .union([finite.transform((v) => [v, v] as [number, number]), pair], {
+    errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union' ? 'expected one finite number or two (lo,hi)' : ctx.defaultError }),
+  })
   .refine(([lo, hi]) => lo <= hi, 'needs lo <= hi (write one number for a fixed value)');
-const strictRange = z.tuple([finite, finite]).refine(([lo, hi]) => lo < hi, 'needs lo < hi');
+const strictRange = pair.refine(([lo, hi]) => lo < hi, 'needs lo < hi');
 
 type FlagKind = 'int' | 'number' | 'ints' | 'numbers' | 'range' | 'enum' | 'bool' | 'string';
 
@@ -54,7 +86,7 @@ export const TRAIN_OPTIONS = {
   description: { flag: '--description <text>', kind: 'string', help: 'free text kept with the run', schema: z.string() },
   algo: { flag: '--algo <name>', kind: 'enum', help: `meta-learning algorithm: ${ALGORITHMS.join('|')}`, schema: z.enum(ALGORITHMS) },
   iterations: { flag: '--iterations <n>', kind: 'int', help: 'meta-iterations to train', schema: countOrZero },
-  metaBatch: { flag: '--meta-batch <n>', kind: 'int', help: 'tasks per meta-iteration', schema: count },
+  metaBatch: { flag: '--meta-batch <n>', kind: 'int', help: 'tasks per meta-iteration', schema: taskCount },
   innerSteps: { flag: '--inner-steps <n>', kind: 'int', help: 'SGD steps of task adaptation inside each meta-iteration', schema: count },
   innerLr: { flag: '--inner-lr <lr>', kind: 'number', help: 'step size of the inner (adaptation) SGD', schema: positive },
   innerBatch: { flag: '--inner-batch <n>', kind: 'int', help: "reptile: points per inner minibatch (drawn without replacement from the task's support points)", schema: count },
@@ -63,9 +95,9 @@ export const TRAIN_OPTIONS = {
   metaLrFinal: { flag: '--meta-lr-final <lr>', kind: 'number', help: 'anneal the outer step size linearly to this value by the last iteration', schema: finite.pipe(z.number().nonnegative('must be 0 or more')).nullable() },
   clipGrad: { flag: '--clip-grad <norm>', kind: 'number', help: 'clip each inner and outer gradient to this global L2 norm (maml then differentiates by autodiff)', schema: positive.nullable() },
   gradients: { flag: '--gradients <route>', kind: 'enum', help: `how maml differentiates through adaptation: analytic (explicit backpropagation and Hessian-vector products, fast) or autodiff (nested tf.grads inside tf.variableGrads, the generic reference); same result`, schema: z.enum(GRADIENT_ROUTES) },
-  hidden: { flag: '--hidden <sizes>', kind: 'ints', help: 'hidden layer widths, comma separated (e.g. 40,40)', schema: z.array(count).min(1, 'needs at least one hidden layer').max(16) },
+  hidden: { flag: '--hidden <sizes>', kind: 'ints', help: 'hidden layer widths, comma separated (e.g. 40,40)', schema: z.array(width).min(1, 'needs at least one hidden layer').max(16) },
   activation: { flag: '--activation <name>', kind: 'enum', help: `hidden activation: ${ACTIVATIONS.join('|')}`, schema: z.enum(ACTIVATIONS) },
-  seed: { flag: '--seed <n>', kind: 'int', help: 'seed of the task stream and the initialisation', schema: numberish.pipe(z.number().int('must be a whole number').nonnegative('must be 0 or more')) },
+  seed: { flag: '--seed <n>', kind: 'int', help: 'seed of the task stream and the initialisation', schema: countOrZero },
   amplitude: { flag: '--amplitude <lo,hi>', kind: 'range', help: 'task amplitude A, uniform in [lo, hi] (one number: fixed)', schema: range },
   phase: { flag: '--phase <lo,hi>', kind: 'range', help: 'task phase, uniform in [lo, hi]; numbers may use pi (e.g. 0,2pi)', schema: range },
   phases: { flag: '--phases <list>', kind: 'numbers', help: 'a discrete set of phases drawn with equal probability; replaces --phase (e.g. 0,pi)', schema: z.array(finite).min(1).nullable() },
@@ -78,7 +110,7 @@ export const TRAIN_OPTIONS = {
   logEvery: { flag: '--log-every <n>', kind: 'int', help: 'iterations per point of the loss curve (mean meta-loss over the window)', schema: count },
   evalEvery: { flag: '--eval-every <n>', kind: 'int', help: 'iterations between validation evaluations (0: only at the end)', schema: countOrZero },
   checkpointEvery: { flag: '--checkpoint-every <n>', kind: 'int', help: 'iterations between checkpoints (0: only at the end)', schema: countOrZero },
-  valTasks: { flag: '--val-tasks <n>', kind: 'int', help: 'fixed validation tasks (drawn from the seed, never trained on)', schema: count },
+  valTasks: { flag: '--val-tasks <n>', kind: 'int', help: 'fixed validation tasks (drawn from the seed, never trained on)', schema: taskCount },
   valSamples: { flag: '--val-samples <k>', kind: 'int', help: 'support points per validation task', schema: count },
   valUpdates: { flag: '--val-updates <n>', kind: 'int', help: 'SGD steps (at inner-lr) before the validation loss is measured', schema: countOrZero },
 } satisfies Record<string, OptionSpec>;
@@ -93,6 +125,13 @@ export const trainConfigSchema = z
   .object(shape)
   .strict()
   .superRefine((c, ctx) => {
+    checkSize(ctx, 'support', 'meta-batch x support', c.metaBatch, c.support, MAX_POINTS);
+    checkSize(ctx, 'query', 'meta-batch x query', c.metaBatch, c.query, MAX_POINTS);
+    checkSize(ctx, 'valSamples', 'val-tasks x val-samples', c.valTasks, c.valSamples, MAX_POINTS);
+    const sizes = [1, ...c.hidden, 1];
+    const params = sizes.slice(1).reduce((n, units, i) => n + (sizes[i] + 1) * units, 0); // kernels and biases
+    if (params > MAX_PARAMS) ctx.addIssue({ code: 'custom', path: ['hidden'], message: `gives ${params} parameters, more than ${MAX_PARAMS}` });
+    else checkSize(ctx, 'hidden', 'tasks (meta-batch or val-tasks) x parameters', Math.max(c.metaBatch, c.valTasks), params, MAX_TASK_WEIGHTS);
     if (c.algo === 'reptile' && c.innerBatch > c.support) {
       ctx.addIssue({ code: 'custom', path: ['innerBatch'], message: `inner-batch ${c.innerBatch} is larger than support ${c.support}` });
     }
@@ -166,27 +205,27 @@ export function helpWithDefault(key: OptionKey): string {
   return `${TRAIN_OPTIONS[key].help} (${parts.join('; ')})`;
 }
 
+/** Every issue on one line: "config a.json: 'metaBatch' (--meta-batch) must be at least 1; unknown key 'x'". */
 function describeIssues(error: z.ZodError, where: string, table: Record<string, OptionSpec> = TRAIN_OPTIONS): string {
-  return error.issues
-    .map((issue) => {
-      if (issue.code === 'unrecognized_keys') return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
-      const key = issue.path.length ? String(issue.path[0]) : '';
-      const index = issue.path.length > 1 ? `[${issue.path.slice(1).join('][')}]` : '';
-      const name = key in table ? `'${key}'${index} (${table[key].flag.split(' ')[0]})` : `'${key}'${index}`;
-      return `${where}: ${name} ${issue.message}`;
-    })
-    .join('\n');
+  const issues = error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    const key = issue.path.length ? String(issue.path[0]) : '';
+    const index = issue.path.length > 1 ? `[${issue.path.slice(1).join('][')}]` : '';
+    const name = key in table ? `'${key}'${index} (${table[key].flag.split(' ')[0]})` : `'${key}'${index}`;
+    return `${name} ${issue.message}`;
+  });
+  return `${where}: ${issues.join('; ')}`;
 }
 
 /** Parses one flag's text into the JSON value a config file would hold. */
 export function parseFlagValue(spec: OptionSpec, text: string | boolean): unknown {
   const kind = spec.kind;
   if (typeof text === 'boolean') return text;
-  const list = () => text.split(',').map((s) => (s.trim() === '' ? NaN : parseNumber(s)));
+  const list = () => text.split(',').map((s) => asNumber(s.trim()));
   switch (kind) {
     case 'int':
     case 'number':
-      return parseNumber(text);
+      return asNumber(text);
     case 'ints':
     case 'numbers':
       return list();
@@ -205,7 +244,7 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`config ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`config ${path}: cannot read it: ${describeFsError(e)}`);
   }
   let json: unknown;
   try {
@@ -214,8 +253,13 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
     throw new UsageError(`config ${path}: not valid JSON (${(e as Error).message})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UsageError(`config ${path}: expected a JSON object of options`);
-  const parsed = trainConfigSchema.innerType().partial().strict().safeParse(json);
-  if (!parsed.success) throw new UsageError(describeIssues(parsed.error, `config ${path}`));
+  return parseOptions(json as Record<string, unknown>, `config ${path}`);
+}
+
+/** Checks some options (a config file's keys, or flags) on their own: known keys, right types and ranges. */
+export function parseOptions(values: Record<string, unknown>, where: string): Partial<TrainConfig> {
+  const parsed = trainConfigSchema.innerType().partial().strict().safeParse(values);
+  if (!parsed.success) throw new UsageError(describeIssues(parsed.error, where));
   return parsed.data as Partial<TrainConfig>;
 }
 
@@ -224,10 +268,9 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
  * then the config file, then flags; the result is validated as a whole.
  */
 export function resolveConfig(fromFile: Partial<TrainConfig>, fromFlags: Record<string, unknown>, where = 'options'): TrainConfig {
-  const flags = trainConfigSchema.innerType().partial().strict().safeParse(fromFlags);
-  if (!flags.success) throw new UsageError(describeIssues(flags.error, where));
-  const algo = (flags.data.algo ?? fromFile.algo ?? BASE_DEFAULTS.algo) as Algorithm;
-  const merged = { ...defaultsFor(algo), ...fromFile, ...flags.data };
+  const flags = parseOptions(fromFlags, where);
+  const algo = (flags.algo ?? fromFile.algo ?? BASE_DEFAULTS.algo) as Algorithm;
+  const merged = { ...defaultsFor(algo), ...fromFile, ...flags };
   const parsed = trainConfigSchema.safeParse(merged);
   if (!parsed.success) throw new UsageError(describeIssues(parsed.error, where));
   return parsed.data;
@@ -256,7 +299,7 @@ export const EVAL_OPTIONS = {
   samples: { flag: '--samples <k>', kind: 'int', help: 'support points K per task for fine-tuning (default: 5)', schema: count.default(5) },
   updates: { flag: '--updates <n>', kind: 'int', help: 'SGD updates; the loss is reported after each (default: 10)', schema: countOrZero.default(10) },
   lr: { flag: '--lr <lr>', kind: 'number', help: "fine-tuning SGD step size (default: each checkpoint's inner-lr; 0.01 for a plain layers model)", schema: positive.optional() },
-  tasks: { flag: '--tasks <n>', kind: 'int', help: 'held-out tasks, the same for every checkpoint (default: 600)', schema: count.default(600) },
+  tasks: { flag: '--tasks <n>', kind: 'int', help: 'held-out tasks, the same for every checkpoint (default: 600)', schema: taskCount.default(600) },
   seed: { flag: '--seed <n>', kind: 'int', help: 'seed of the held-out tasks (default: 1000)', schema: TRAIN_OPTIONS.seed.schema.default(1000) },
   sampleRange: { flag: '--sample-range <lo,hi>', kind: 'range', help: "where support x are drawn (default: the family's x range; e.g. 0,5 for the Flux robustness test)", schema: strictRange.optional() },
   wave: { flag: '--wave <A,phase>', kind: 'numbers', help: 'evaluate one wave A sin(x + phase) instead of random tasks, and record its points and predictions in --out', schema: z.tuple([finite, finite]).optional() },
@@ -269,7 +312,10 @@ export const EVAL_OPTIONS = {
 const evalShape = Object.fromEntries(Object.entries(EVAL_OPTIONS).map(([k, spec]) => [k, spec.schema])) as {
   [K in keyof typeof EVAL_OPTIONS]: (typeof EVAL_OPTIONS)[K]['schema'];
 };
-export const evalConfigSchema = z.object(evalShape).strict();
+export const evalConfigSchema = z
+  .object(evalShape)
+  .strict()
+  .superRefine((c, ctx) => checkSize(ctx, 'samples', 'tasks x samples', c.wave ? 1 : c.tasks, c.samples, MAX_POINTS));
 export type EvalConfig = z.infer<typeof evalConfigSchema>;
 
 export function resolveEvalConfig(fromFlags: Record<string, unknown>): EvalConfig {

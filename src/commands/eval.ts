@@ -1,11 +1,11 @@
 // `metalearn eval`: fine-tune checkpoints on the same held-out tasks and report
 // the grid MSE after each SGD update, mean and 95% confidence interval.
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { BACKENDS, useBackend, type BackendChoice } from '../backend.js';
 import { loadModel, type LoadedModel } from '../checkpoint.js';
-import { BASE_DEFAULTS, EVAL_OPTIONS, flagValues, resolveEvalConfig, UsageError, type EvalConfig } from '../config.js';
+import { BASE_DEFAULTS, EVAL_OPTIONS, flagValues, resolveEvalConfig, RunError, UsageError, type EvalConfig } from '../config.js';
+import { describeFsError, whyNotWritable, writeFileAtomic } from '../fsutil.js';
 import { evaluateCheckpoints, type EvalReport } from '../report.js';
 import { dim, heading, Output } from './output.js';
 
@@ -43,6 +43,9 @@ export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, back
 async function evalCommand(flags: Record<string, unknown>): Promise<number> {
   const out = new Output({ quiet: Boolean(flags.quiet), json: Boolean(flags.json) });
   const settings = resolveEvalConfig(flagValues(EVAL_OPTIONS, flags));
+  const outFile = flags.out === undefined ? null : String(flags.out);
+  const unwritable = outFile === null ? null : whyNotWritable(outFile);
+  if (unwritable) throw new UsageError(`--out ${outFile}: ${unwritable}`); // before the evaluation, not after
   const report = await evaluateRunDirs(flags.checkpoint as string[], settings, flags.backend);
   out.info(
     `${heading('metalearn eval')} on ${report.backend}: ${report.settings.tasks} task(s), K=${settings.samples} from [${report.settings.sampleRange.map((v) => +v.toFixed(3))}], ` +
@@ -53,9 +56,13 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
     process.stdout.write(formatTable(report));
     out.info(dim('mean +- half-width of the 95% confidence interval over tasks (1.96 sd / sqrt(n))'));
   }
-  if (flags.out) {
-    writeFileSync(String(flags.out), `${JSON.stringify(report, null, 1)}\n`);
-    out.info(`wrote ${flags.out}`);
+  if (outFile !== null) {
+    try {
+      writeFileAtomic(outFile, `${JSON.stringify(report, null, 1)}\n`);
+    } catch (e) {
+      throw new RunError(`cannot write ${outFile}: ${describeFsError(e)}`);
+    }
+    out.info(`wrote ${outFile}`);
   }
   return 0;
 }
