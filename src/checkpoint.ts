@@ -10,17 +10,15 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { UsageError, validateConfig, type Activation, type Algorithm, type TrainConfig } from './config.js';
-import { writeFileAtomic } from './fsutil.js';
+import { z } from 'zod';
+import { MAX_PARAMS, MAX_UNITS, UsageError, validateConfig, type Activation, type Algorithm, type TrainConfig } from './config.js';
+import { describeFsError, writeFileAtomic } from './fsutil.js';
 import { layerSizes, paramShapes } from './model.js';
 import type { OptimizerState } from './optim.js';
 import type { RngState } from './rng.js';
 import { VERSION } from './version.js';
 
 export const FORMAT_VERSION = 1;
-/** Largest layer width and parameter count a checkpoint may claim, checked before allocating. */
-const MAX_UNITS = 1 << 16;
-const MAX_PARAMS = 1 << 26;
 
 export interface RunInfo {
   formatVersion: number;
@@ -153,7 +151,7 @@ export function readJson(path: string, what: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`${what}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`${what}: cannot read ${path}: ${describeFsError(e)}`);
   }
   try {
     return JSON.parse(text);
@@ -244,10 +242,13 @@ export function loadModel(dir: string): LoadedModel {
 /** Reads state.json for a resume, checking it before allocating anything. */
 export function loadTrainState(dir: string): { state: TrainState; params: Float32Array[]; optimizer: OptimizerState } {
   const f = files(dir);
-  if (!existsSync(f.state)) throw new UsageError(`cannot resume ${dir}: no state.json (not a metalearn run directory, or no checkpoint was written yet)`);
+  if (!existsSync(f.state)) {
+    throw new UsageError(`cannot resume ${dir}: no state.json (not a metalearn run directory, or stopped before its first checkpoint: --force starts it again)`);
+  }
   const where = `checkpoint ${f.state}`;
   const state = readJson(f.state, `cannot resume ${dir}`) as TrainState;
-  checkFormatVersion(state.formatVersion, where);
+  checkFormatVersion((state as Partial<TrainState> | null)?.formatVersion, where);
+  checkStateShape(state, where);
   const config = validateConfig(state.config, where);
   const shapes = paramShapes(config.hidden);
   if (!Array.isArray(state.params) || state.params.length !== shapes.length || state.params.some((p, i) => p.shape?.join(',') !== shapes[i].join(','))) {
@@ -260,6 +261,26 @@ export function loadTrainState(dir: string): { state: TrainState; params: Float3
     slots: state.optimizer.slots.map((s) => ({ name: s.name, shape: s.shape, values: decode(s, `${where} optimizer slot ${s.name}`) })),
   };
   return { state: { ...state, config }, params, optimizer };
+}
+
+const encodedArray = z.object({ shape: z.array(z.number().int().nonnegative()).max(8), data: z.string() });
+const byte = z.number().int().min(0).max(255);
+/** What a resume reads from state.json besides the config, whose own schema checks it. */
+const stateShape = z.object({
+  iteration: z.number().int().nonnegative(),
+  params: z.array(encodedArray),
+  optimizer: z.object({ step: z.number().int().nonnegative(), slots: z.array(encodedArray.extend({ name: z.string() })) }),
+  rng: z.object({ i: byte, j: byte, S: z.array(byte).length(256) }), // seedrandom's ARC4 state
+  window: z.object({ sum: z.number().finite(), count: z.number().int().nonnegative() }),
+  seconds: z.number().nonnegative(),
+});
+
+function checkStateShape(state: unknown, where: string): void {
+  const parsed = stateShape.safeParse(state);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`${where}: ${issue.path.length ? `'${issue.path.join('.')}'` : 'the file'}: ${issue.message} (damaged or not written by metalearn)`);
+  }
 }
 
 export function loadCurve(dir: string): Curve {

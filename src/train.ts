@@ -1,13 +1,15 @@
 // The meta-training loop: sample a meta-batch, take the algorithm's meta-gradient,
 // step the meta-optimizer; log the curve, validate, checkpoint, and stop cleanly
 // when asked. Resuming from state.json continues the very same run.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { LEARNERS, type MetaBatch, type MetaLearner } from './algorithms/index.js';
 import { clipByGlobalNorm } from './adapt.js';
 import { files, loadCurve, loadTrainState, saveCheckpoint, FORMAT_VERSION, type Curve, type RunInfo, type ValidationPoint } from './checkpoint.js';
-import { UsageError, type TrainConfig } from './config.js';
+import { RunError, UsageError, type TrainConfig } from './config.js';
 import { disposeEvalSet, fineTune, makeEvalSet, summarize, type EvalSet } from './evaluate.js';
+import { describeFsError, removeTempFiles } from './fsutil.js';
 import { initParams } from './model.js';
 import { createMetaOptimizer, metaLrAt, type MetaOptimizer } from './optim.js';
 import { Rng } from './rng.js';
@@ -26,7 +28,7 @@ export interface TrainOptions {
   config: TrainConfig;
   runDir: string;
   backend: string;
-  /** Continue the run saved in runDir (config comes from its state.json). */
+  /** Continue the run saved in runDir: its config comes from state.json, except the RESUMABLE_CHANGES, taken from `config`. */
   resume?: boolean;
   /** Replace whatever runDir holds. */
   force?: boolean;
@@ -42,20 +44,44 @@ export interface TrainResult {
   runDir: string;
 }
 
-/** Thrown when the loss or the gradient stops being finite; the last checkpoint is kept. */
-export class DivergenceError extends Error {}
+/** Options a resumed run may change: it is extended, or logged and saved at other intervals. */
+export const RESUMABLE_CHANGES = ['iterations', 'logEvery', 'evalEvery', 'checkpointEvery', 'description'] as const;
 
-/** Refuses to overwrite another run unless forced; creates the directory. */
-export function prepareRunDir(dir: string, force: boolean): void {
-  if (existsSync(dir) && readdirSync(dir).length > 0) {
-    if (!force) throw new UsageError(`${dir} already holds a run: pass --resume ${dir} to continue it, --force to replace it, or --name for another directory`);
-    for (const f of Object.values(files(dir))) rmSync(f, { force: true });
-  }
+/** Thrown when the loss or the weights stop being finite; the last checkpoint is kept. */
+export class DivergenceError extends RunError {}
+
+/** Refuses a run directory that holds another run (unless forced), or that cannot be created or written; touches nothing. */
+export function checkRunDir(dir: string, force: boolean): void {
+  let existing = dir; // the run directory, or the nearest folder above it that exists
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) throw new UsageError(`cannot create run directory ${dir}: ${existing} is a file`);
   try {
-    mkdirSync(dir, { recursive: true });
+    accessSync(existing, constants.W_OK);
   } catch (e) {
-    throw new UsageError(`cannot create run directory ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`cannot write to run directory ${dir}: ${describeFsError(e)}`);
   }
+  if (existing !== dir || force || readdirSync(dir).length === 0) return;
+  const isRun = existsSync(files(dir).state) || existsSync(files(dir).model);
+  throw new UsageError(
+    isRun
+      ? `${dir} already holds a run: pass --resume ${dir} to continue it, --force to replace it, or --name for another directory`
+      : `${dir} is not empty: pass --force to write the run there (only metalearn's files are replaced) or --name for another directory`,
+  );
+}
+
+/** Refuses to overwrite another run unless forced, or to start where it cannot write; creates the directory. */
+export function prepareRunDir(dir: string, force: boolean): void {
+  checkRunDir(dir, force);
+  try {
+    // the last level without `recursive`, so that a read-only parent reports EROFS rather than ENOENT
+    mkdirSync(dirname(dir), { recursive: true });
+    if (!existsSync(dir)) mkdirSync(dir);
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`cannot write to run directory ${dir}: ${describeFsError(e)}`);
+  }
+  for (const f of Object.values(files(dir))) rmSync(f, { force: true });
+  removeTempFiles(dir);
 }
 
 /** The fixed validation tasks of a run: drawn from their own stream of the seed. */
@@ -96,16 +122,23 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let restoreOptimizer: ((opt: MetaOptimizer) => void) | null = null;
   if (o.resume) {
     const saved = loadTrainState(o.runDir);
-    config = saved.state.config;
+    config = { ...saved.state.config, ...Object.fromEntries(RESUMABLE_CHANGES.map((k) => [k, o.config[k]])) };
     iteration = saved.state.iteration;
     rng = new Rng(config.seed, saved.state.rng);
     initial = saved.params.map((v, i) => tf.tensor(v, saved.state.params[i].shape));
     window = saved.state.window;
     secondsBefore = saved.state.seconds;
     const full = loadCurve(o.runDir);
+    removeTempFiles(o.runDir); // left by a process killed mid-write
     // curve.json is written before state.json: drop what lies beyond the saved iteration.
     curve = { ...full, train: full.train.filter((p) => p.iteration <= iteration), validation: full.validation.filter((p) => p.iteration <= iteration) };
-    restoreOptimizer = (opt) => opt.restore(saved.optimizer);
+    restoreOptimizer = (opt) => {
+      try {
+        opt.restore(saved.optimizer);
+      } catch (e) {
+        throw new UsageError(`checkpoint ${files(o.runDir).state}: ${(e as Error).message} (damaged or not written by metalearn)`);
+      }
+    };
   } else {
     prepareRunDir(o.runDir, o.force ?? false);
     rng = new Rng(config.seed);
@@ -116,7 +149,6 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const params = initial.map((t) => tf.variable(t, true));
   tf.dispose(initial);
   const optimizer = createMetaOptimizer(config, params);
-  restoreOptimizer?.(optimizer);
   const valSet = validationSet(config);
   const clock = Date.now();
   const seconds = () => secondsBefore + (Date.now() - clock) / 1000;
@@ -125,45 +157,74 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let lastLoss: number | null = curve.train.at(-1)?.metaLoss ?? null;
 
   const info = (): RunInfo => ({ formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, algo: config.algo, iteration, backend: o.backend, config });
+  // This window's meta-losses, one scalar per iteration: read only when the window's sum is not finite.
+  let windowLosses: tf.Scalar[] = [];
   const syncWindow = () => {
     window = { sum: windowSum.dataSync()[0], count: window.count };
   };
-  const checkpoint = () => {
+  const diverged = (at: number, what: string) => {
+    const last = readLastIteration(o.runDir);
+    const kept = last === null ? 'no checkpoint was written' : `the last good checkpoint (iteration ${last}) is kept in ${o.runDir}`;
+    return new DivergenceError(`training diverged at iteration ${at}: ${what}; ${kept}. Start again with a smaller --meta-lr or --inner-lr, or with --clip-grad.`);
+  };
+  /** Syncs the window; stops at the first non-finite meta-loss, or at weights made non-finite by the latest update. */
+  const checkFinite = () => {
     syncWindow();
-    saveCheckpoint(o.runDir, { info: info(), params, optimizer: optimizer.state(), rng: rng.state(), window, seconds: seconds(), curve });
+    if (!Number.isFinite(window.sum)) {
+      const stacked = tf.stack(windowLosses);
+      const losses = stacked.dataSync();
+      stacked.dispose();
+      const first = losses.findIndex((v) => !Number.isFinite(v));
+      throw diverged(iteration - windowLosses.length + first + 1, `its meta-loss is ${losses[first]}`);
+    }
+    // 0 * w is 0 for every finite w and NaN otherwise: a cheap, overflow-free test of all the weights
+    const weights = params;
+    const zeroIfFinite = tf.tidy(() => tf.addN(weights.map((w) => tf.sum(tf.mul(w, 0)))));
+    const finite = Number.isFinite(zeroIfFinite.dataSync()[0]);
+    zeroIfFinite.dispose();
+    if (!finite) throw diverged(iteration, 'its meta-gradient made the weights infinite or NaN');
+  };
+  const checkpoint = () => {
+    checkFinite();
+    try {
+      saveCheckpoint(o.runDir, { info: info(), params, optimizer: optimizer.state(), rng: rng.state(), window, seconds: seconds(), curve });
+    } catch (e) {
+      if (!(e as NodeJS.ErrnoException).code) throw e;
+      const last = existsSync(o.runDir) ? readLastIteration(o.runDir) : undefined;
+      const left = last === undefined ? 'the run directory has disappeared' : last === null ? 'no checkpoint was written' : `the checkpoint of iteration ${last} is intact`;
+      throw new RunError(`cannot write the checkpoint of iteration ${iteration} in ${o.runDir}: ${describeFsError(e)}; ${left}`);
+    }
   };
   const validate = (): ValidationPoint => {
     const losses = fineTune(params, valSet, { updates: config.valUpdates, lr: config.innerLr, loss: config.loss, activation: config.activation }).losses;
     const point = { iteration, before: summarize(losses[0]).mean, after: summarize(losses[losses.length - 1]).mean, seconds: seconds() };
+    if (!Number.isFinite(point.before + point.after)) throw diverged(iteration, `its validation loss is ${point.before} before fine-tuning and ${point.after} after`);
     curve.validation = [...curve.validation.filter((p) => p.iteration !== iteration), point];
     return point;
   };
 
   let stopped = false;
   try {
+    restoreOptimizer?.(optimizer);
     if (iteration === 0 && curve.validation.length === 0) o.onProgress?.({ iteration, total, metaLoss: null, validation: validate() });
     if (iteration === 0) checkpoint();
     while (iteration < total) {
       const loss = metaIteration(learner, params, optimizer, config, rng, metaLrAt(config, iteration));
       const nextSum = tf.add(windowSum, loss) as tf.Scalar;
-      tf.dispose([loss, windowSum]);
+      windowSum.dispose();
       windowSum = nextSum;
+      windowLosses.push(loss);
       window.count++;
       iteration++;
       let validation: ValidationPoint | null = null;
-      if (window.count === config.logEvery || iteration === total) {
-        syncWindow();
+      if (window.count >= config.logEvery || iteration === total) { // >=: a resume may shorten --log-every
+        checkFinite();
         lastLoss = window.sum / window.count;
-        if (!Number.isFinite(lastLoss)) {
-          const last = Math.max(0, iteration - window.count);
-          throw new DivergenceError(
-            `training diverged: the meta-loss became ${lastLoss} between iterations ${last + 1} and ${iteration}; ` +
-              `the last good checkpoint (iteration ${readLastIteration(o.runDir)}) is kept. Try a smaller --meta-lr or --inner-lr, or --clip-grad.`,
-          );
-        }
         curve.train.push({ iteration, metaLoss: lastLoss, seconds: seconds() });
         windowSum.dispose();
         windowSum = tf.scalar(0);
+        tf.dispose(windowLosses);
+        windowLosses = [];
         window = { sum: 0, count: 0 };
       }
       if ((config.evalEvery > 0 && iteration % config.evalEvery === 0) || iteration === total) validation = validate();
@@ -175,7 +236,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     if (total === 0) o.onProgress?.({ iteration, total, metaLoss: null, validation: curve.validation.at(-1) ?? null });
   } finally {
-    tf.dispose([...params, windowSum]);
+    tf.dispose([...params, windowSum, ...windowLosses]);
     optimizer.dispose();
     disposeEvalSet(valSet);
   }
@@ -184,10 +245,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   return { iteration, stopped, curve, runDir: o.runDir };
 }
 
-function readLastIteration(dir: string): number | string {
+/** The iteration of the checkpoint in dir, or null when there is none that loads. */
+function readLastIteration(dir: string): number | null {
   try {
     return loadTrainState(dir).state.iteration;
   } catch {
-    return 'none';
+    return null;
   }
 }

@@ -2,13 +2,12 @@
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadTrainState } from '../checkpoint.js';
-import { flagValues, helpWithDefault, readConfigFile, resolveConfig, TRAIN_OPTIONS, UsageError, type OptionKey, type TrainConfig } from '../config.js';
+import { flagValues, helpWithDefault, parseOptions, readConfigFile, resolveConfig, TRAIN_OPTIONS, UsageError, type OptionKey, type TrainConfig } from '../config.js';
 import { BACKENDS, useBackend, type BackendChoice } from '../backend.js';
-import { train } from '../train.js';
+import { checkRunDir, RESUMABLE_CHANGES, train } from '../train.js';
 import { dim, fmt, good, heading, Output } from './output.js';
 
-/** Options that may change on --resume without changing the run (it is extended or logged differently). */
-const RESUMABLE_CHANGES: OptionKey[] = ['iterations', 'logEvery', 'evalEvery', 'checkpointEvery', 'description'];
+const resumable = (key: string) => (RESUMABLE_CHANGES as readonly string[]).includes(key);
 
 export function registerTrain(program: Command, run: (action: () => Promise<number>) => Promise<void>): void {
   const cmd = program.command('train').description('meta-train an MLP on sine-wave tasks; writes checkpoints/<name>/ (model, state, loss curve)');
@@ -40,22 +39,26 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   const fromFile = flags.config ? readConfigFile(String(flags.config)) : {};
   let config: TrainConfig;
   let runDir: string;
+  let trainedOn: string | null = null;
   const resumeDir = flags.resume as string | undefined;
   if (resumeDir) {
     if (flags.force || flags.name) throw new UsageError('--resume continues its own directory: drop --force and --name');
-    const saved = loadTrainState(resumeDir).state.config;
-    const requested = { ...fromFile, ...fromFlags } as Record<string, unknown>;
-    const conflicts = Object.entries(requested).filter(([k, v]) => !RESUMABLE_CHANGES.includes(k as OptionKey) && !sameValue(v, saved[k as OptionKey]));
+    const { state } = loadTrainState(resumeDir);
+    const saved = state.config;
+    const requested = { ...fromFile, ...parseOptions(fromFlags, 'options') } as Record<string, unknown>;
+    const conflicts = Object.entries(requested).filter(([k, v]) => !resumable(k) && !sameValue(v, saved[k as OptionKey]));
     if (conflicts.length > 0) {
-      const [k, v] = conflicts[0];
-      throw new UsageError(`--resume ${resumeDir}: the run was trained with ${k} = ${JSON.stringify(saved[k as OptionKey])}, not ${JSON.stringify(v)}; start a new run (--name) to change it`);
+      const differences = conflicts.map(([k, v]) => `${k} = ${JSON.stringify(saved[k as OptionKey])}, not ${JSON.stringify(v)}`);
+      throw new UsageError(`--resume ${resumeDir}: the run was trained with ${differences.join('; ')}: start a new run (--name) to change ${conflicts.length > 1 ? 'them' : 'it'}`);
     }
-    config = resolveConfig(saved, Object.fromEntries(Object.entries(requested).filter(([k]) => RESUMABLE_CHANGES.includes(k as OptionKey))), `--resume ${resumeDir}`);
+    config = resolveConfig(saved, Object.fromEntries(Object.entries(requested).filter(([k]) => resumable(k))), `--resume ${resumeDir}`);
     runDir = resumeDir;
+    trainedOn = state.backend;
   } else {
     config = resolveConfig(fromFile, fromFlags, flags.config ? `options (with config ${flags.config})` : 'options');
     const stem = flags.config ? basename(String(flags.config)).replace(/\.json$/i, '') : config.algo;
     runDir = join(String(flags.outDir), String(flags.name ?? `${stem}-${config.seed}`));
+    checkRunDir(runDir, Boolean(flags.force)); // before the backend starts and anything is printed
   }
   const backend = await useBackend(backendChoice);
   out.info(`${heading('metalearn train')} ${config.algo} on ${backend} -> ${runDir}${resumeDir ? ' (resuming)' : ''}`);
@@ -65,6 +68,9 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
         `${config.metaOptimizer} ${config.metaLr}, MLP 1-${config.hidden.join('-')}-1 ${config.activation}, K=${config.support}, loss ${config.loss}, seed ${config.seed}`,
     ),
   );
+  if (trainedOn !== null && trainedOn !== backend) {
+    out.info(`note: the run was trained on ${trainedOn} and continues on ${backend}: it will not match an uninterrupted run bit for bit`);
+  }
   out.event({ event: 'start', runDir, backend, config });
 
   const bar = out.progressBar(config.iterations);
@@ -103,7 +109,8 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
     out.event({ event: 'end', runDir, iteration: result.iteration, stopped: result.stopped, validation: val ?? null });
     if (result.stopped) {
       out.info(`checkpoint written at iteration ${result.iteration}: ${runDir}`);
-      out.info(`resume with: npx metalearn train --resume ${runDir}`);
+      // the same backend, or the resumed run would not match an uninterrupted one bit for bit
+      out.info(`resume with: npx metalearn train --resume ${runDir}${flags.backend === 'auto' ? '' : ` --backend ${backend}`}`);
       return stopSignal === 'SIGTERM' ? 143 : 130;
     }
     out.info(
