@@ -1,5 +1,6 @@
 // Task adaptation: a few steps of plain SGD on each task's support points,
-// phi_t = theta - lr * grad L_t(theta), for all tasks of a batch at once.
+// phi_t = theta - lr * grad L_t(theta), for all tasks of a batch at once
+// (Meta-SGD: phi_t = theta - alpha (.) grad L_t(theta), a learned rate per parameter).
 import * as tf from '@tensorflow/tfjs';
 import type { Activation, LossKind } from './config.js';
 import { autodiffGradients, backprop } from './gradients.js';
@@ -9,6 +10,8 @@ import type { PointSet } from './tasks.js';
 export interface AdaptOptions {
   steps: number;
   lr: number;
+  /** Meta-SGD's learned rates, one tensor the shape of each shared param, replacing lr. */
+  rates?: Params;
   loss: LossKind;
   activation: Activation;
   /** Clip each task's gradient to this global L2 norm. */
@@ -34,9 +37,15 @@ function taskGradients(fast: Params, points: PointSet, opts: AdaptOptions, scale
   return opts.autodiff ? autodiffGradients(fast, points, opts, scale) : backprop(fast, points, opts, scale).grads;
 }
 
-/** One SGD step per task: phi_t = fast_t - lr grad_t. fast: shared params or per-task ones; the result is per-task. */
+/** One SGD step per task: phi_t = fast_t - lr grad_t (or rates (.) grad_t). fast: shared params or per-task ones; the result is per-task. */
 export function sgdStep(fast: Params, points: PointSet, opts: AdaptOptions): Params {
-  const steps = opts.clipGrad === null ? taskGradients(fast, points, opts, opts.lr) : clipByGlobalNorm(taskGradients(fast, points, opts, 1), opts.clipGrad, true).map((g) => tf.mul(g, opts.lr));
+  const { rates, lr, clipGrad } = opts;
+  let steps: Params;
+  if (clipGrad === null && !rates) steps = taskGradients(fast, points, opts, lr); // lr folded into backpropagation
+  else {
+    const grads = taskGradients(fast, points, opts, 1);
+    steps = (clipGrad === null ? grads : clipByGlobalNorm(grads, clipGrad, true)).map((g, i) => tf.mul(g, rates ? rates[i] : lr)); // rates broadcast over tasks
+  }
   return fast.map((p, i) => tf.sub(p, steps[i]));
 }
 

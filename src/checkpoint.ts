@@ -5,12 +5,15 @@
 //   state.json                everything a resume needs: config, iteration, weights,
 //                             meta-optimizer state, RNG state, the unfinished curve window
 //   curve.json                the training curve (see README, "Loss curve")
+//   extras.json               the learner's own learned tensors beside the MLP (meta-sgd's
+//                             rates, daml's adaptation network), when it has any
 // Each file is replaced atomically; state.json is written last, so it never refers
 // to a curve point that is not on disk.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { LEARNERS, type Extras } from './algorithms/index.js';
 import { MAX_PARAMS, MAX_UNITS, UsageError, validateConfig, type Activation, type Algorithm, type TrainConfig } from './config.js';
 import { describeFsError, writeFileAtomic } from './fsutil.js';
 import { layerSizes, paramShapes } from './model.js';
@@ -54,6 +57,8 @@ export interface Curve {
 
 export interface TrainState extends RunInfo {
   params: EncodedArray[];
+  /** The learner's extra tensors by group (absent when it has none). */
+  extras?: Record<string, EncodedArray[]>;
   optimizer: { step: number; slots: (EncodedArray & { name: string })[] };
   rng: RngState;
   /** Meta-losses of the curve window under way: their sum and count. */
@@ -72,6 +77,7 @@ export const files = (dir: string) => ({
   weights: join(dir, 'weights.bin'),
   state: join(dir, 'state.json'),
   curve: join(dir, 'curve.json'),
+  extras: join(dir, 'extras.json'),
 });
 
 function encode(shape: number[], values: Float32Array): EncodedArray {
@@ -122,6 +128,7 @@ function concatFloats(arrays: Float32Array[]): Uint8Array {
 export interface CheckpointContents {
   info: RunInfo;
   params: tf.Tensor[];
+  extras: Extras;
   optimizer: OptimizerState;
   rng: RngState;
   window: { sum: number; count: number };
@@ -131,13 +138,16 @@ export interface CheckpointContents {
 
 export function saveCheckpoint(dir: string, c: CheckpointContents): void {
   const values = c.params.map((p) => p.dataSync() as Float32Array);
+  const extras = Object.fromEntries(Object.entries(c.extras).map(([name, ts]) => [name, ts.map((t) => encode(t.shape, t.dataSync() as Float32Array))]));
   const f = files(dir);
   writeFileAtomic(f.curve, JSON.stringify(c.curve));
   writeFileAtomic(f.weights, concatFloats(values));
+  if (Object.keys(extras).length > 0) writeFileAtomic(f.extras, JSON.stringify({ formatVersion: FORMAT_VERSION, algo: c.info.algo, extras }));
   writeFileAtomic(f.model, JSON.stringify(modelJson(c.info.config.hidden, c.info.config.activation, c.info), null, 1));
   const state: TrainState = {
     ...c.info,
     params: values.map((v, i) => encode(c.params[i].shape, v)),
+    extras,
     optimizer: { step: c.optimizer.step, slots: c.optimizer.slots.map((s) => ({ name: s.name, ...encode(s.shape, s.values) })) },
     rng: c.rng,
     window: c.window,
@@ -168,6 +178,8 @@ function checkFormatVersion(version: unknown, where: string): void {
 
 export interface LoadedModel {
   params: tf.Tensor[];
+  /** The learner's extra tensors (extras.json); none for most algorithms and for a plain layers model. */
+  extras: Extras;
   hidden: number[];
   activation: Activation;
   /** Present when metalearn wrote the checkpoint; absent for a plain layers model (e.g. the PyTorch peer's). */
@@ -236,11 +248,43 @@ export function loadModel(dir: string): LoadedModel {
     offset += n;
     return t;
   });
-  return { params, hidden, activation, info: info ? { ...info, config: validateConfig(info.config, `${where} (userDefinedMetadata)`) } : null };
+  const config = info ? validateConfig(info.config, `${where} (userDefinedMetadata)`) : null;
+  const expectsExtras = config !== null && LEARNERS[config.algo].extras !== undefined;
+  const saved = expectsExtras ? (readJson(f.extras, `checkpoint ${dir} (${config.algo} keeps its learned tensors there)`) as { extras?: unknown }).extras : undefined;
+  const extras = config ? decodeExtras(saved, config, `checkpoint ${f.extras}`) : {};
+  return {
+    params,
+    extras: Object.fromEntries(Object.entries(extras).map(([name, arrays]) => [name, arrays.map((a) => tf.tensor(a.values, a.shape))])),
+    hidden,
+    activation,
+    info: info && config ? { ...info, config } : null,
+  };
+}
+
+/** Frees a loaded model's tensors. */
+export function disposeModel(model: LoadedModel): void {
+  tf.dispose([...model.params, ...Object.values(model.extras).flat()]);
+}
+
+type DecodedArray = { shape: number[]; values: Float32Array };
+
+/** A learner's saved extra tensors, checked against the shapes its config gives them. */
+function decodeExtras(saved: unknown, config: TrainConfig, where: string): Record<string, DecodedArray[]> {
+  const groups = (typeof saved === 'object' && saved !== null ? saved : {}) as Record<string, EncodedArray[] | undefined>;
+  const expected = Object.entries(LEARNERS[config.algo].extras?.(config) ?? {});
+  return Object.fromEntries(
+    expected.map(([name, { shapes }]) => {
+      const arrays = groups[name];
+      if (!Array.isArray(arrays) || arrays.length !== shapes.length || arrays.some((a, i) => a?.shape?.join(',') !== shapes[i].join(','))) {
+        throw new UsageError(`${where}: the ${config.algo} tensors '${name}' are missing or do not match the config (shapes ${shapes.map((s) => `[${s}]`).join(' ')})`);
+      }
+      return [name, arrays.map((a, i) => ({ shape: shapes[i], values: decode(a, `${where} ${name} ${i}`) }))];
+    }),
+  );
 }
 
 /** Reads state.json for a resume, checking it before allocating anything. */
-export function loadTrainState(dir: string): { state: TrainState; params: Float32Array[]; optimizer: OptimizerState } {
+export function loadTrainState(dir: string): { state: TrainState; params: Float32Array[]; extras: Record<string, DecodedArray[]>; optimizer: OptimizerState } {
   const f = files(dir);
   if (!existsSync(f.state)) {
     throw new UsageError(`cannot resume ${dir}: no state.json (not a metalearn run directory, or stopped before its first checkpoint: --force starts it again)`);
@@ -256,11 +300,12 @@ export function loadTrainState(dir: string): { state: TrainState; params: Float3
   }
   if (!Number.isInteger(state.iteration) || state.iteration < 0) throw new UsageError(`${where}: invalid iteration ${state.iteration}`);
   const params = state.params.map((p, i) => decode(p, `${where} weight ${i}`));
+  const extras = decodeExtras(state.extras, config, where);
   const optimizer: OptimizerState = {
     step: state.optimizer.step,
     slots: state.optimizer.slots.map((s) => ({ name: s.name, shape: s.shape, values: decode(s, `${where} optimizer slot ${s.name}`) })),
   };
-  return { state: { ...state, config }, params, optimizer };
+  return { state: { ...state, config }, params, extras, optimizer };
 }
 
 const encodedArray = z.object({ shape: z.array(z.number().int().nonnegative()).max(8), data: z.string() });

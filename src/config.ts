@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeFsError } from './fsutil.js';
 
-export const ALGORITHMS = ['maml', 'fomaml', 'reptile', 'transfer', 'random'] as const;
+export const ALGORITHMS = ['maml', 'fomaml', 'reptile', 'transfer', 'random', 'meta-sgd', 'daml'] as const;
 export const ACTIVATIONS = ['relu', 'tanh'] as const;
 export const LOSSES = ['mse', 'l1'] as const;
 export const META_OPTIMIZERS = ['sgd', 'adam'] as const;
@@ -70,6 +70,11 @@ const range = z
   })
   .refine(([lo, hi]) => lo <= hi, 'needs lo <= hi (write one number for a fixed value)');
 const strictRange = pair.refine(([lo, hi]) => lo < hi, 'needs lo < hi');
+/** Ranges [[lo, hi], ...]; a flag gives them flat (lo,hi,lo,hi,...), read in pairs. */
+const rangeList = z.preprocess(
+  (v) => (Array.isArray(v) && v.every((x) => !Array.isArray(x)) ? Array.from({ length: Math.ceil(v.length / 2) }, (_, i) => v.slice(2 * i, 2 * i + 2)) : v),
+  z.array(strictRange).min(1),
+);
 
 type FlagKind = 'int' | 'number' | 'ints' | 'numbers' | 'range' | 'enum' | 'bool' | 'string';
 
@@ -94,7 +99,7 @@ export const TRAIN_OPTIONS = {
   metaLr: { flag: '--meta-lr <lr>', kind: 'number', help: 'outer step size (reptile: epsilon in theta += epsilon (phi - theta))', schema: positive },
   metaLrFinal: { flag: '--meta-lr-final <lr>', kind: 'number', help: 'anneal the outer step size linearly to this value by the last iteration', schema: finite.pipe(z.number().nonnegative('must be 0 or more')).nullable() },
   clipGrad: { flag: '--clip-grad <norm>', kind: 'number', help: 'clip each inner and outer gradient to this global L2 norm (maml then differentiates by autodiff)', schema: positive.nullable() },
-  gradients: { flag: '--gradients <route>', kind: 'enum', help: `how maml differentiates through adaptation: analytic (explicit backpropagation and Hessian-vector products, fast) or autodiff (nested tf.grads inside tf.variableGrads, the generic reference); same result`, schema: z.enum(GRADIENT_ROUTES) },
+  gradients: { flag: '--gradients <route>', kind: 'enum', help: `how maml and meta-sgd differentiate through adaptation: analytic (explicit backpropagation and Hessian-vector products, fast) or autodiff (nested tf.grads inside tf.variableGrads, the generic reference); same result`, schema: z.enum(GRADIENT_ROUTES) },
   hidden: { flag: '--hidden <sizes>', kind: 'ints', help: 'hidden layer widths, comma separated (e.g. 40,40)', schema: z.array(width).min(1, 'needs at least one hidden layer').max(16) },
   activation: { flag: '--activation <name>', kind: 'enum', help: `hidden activation: ${ACTIVATIONS.join('|')}`, schema: z.enum(ACTIVATIONS) },
   seed: { flag: '--seed <n>', kind: 'int', help: 'seed of the task stream and the initialisation', schema: countOrZero },
@@ -102,17 +107,19 @@ export const TRAIN_OPTIONS = {
   phase: { flag: '--phase <lo,hi>', kind: 'range', help: 'task phase, uniform in [lo, hi]; numbers may use pi (e.g. 0,2pi)', schema: range },
   phases: { flag: '--phases <list>', kind: 'numbers', help: 'a discrete set of phases drawn with equal probability; replaces --phase (e.g. 0,pi)', schema: z.array(finite).min(1).nullable() },
   xRange: { flag: '--x-range <lo,hi>', kind: 'range', help: 'inputs x are drawn from [lo, hi]', schema: strictRange },
-  support: { flag: '--support <k>', kind: 'int', help: 'support points per task (K, the inner-loop data)', schema: count },
+  support: { flag: '--support <k>', kind: 'int', help: 'support points per task (K, the inner-loop data; daml: unlabeled source inputs drawn anew for each inner step)', schema: count },
   supportGrid: { flag: '--support-grid', kind: 'bool', help: 'support points on an evenly spaced grid over x-range instead of uniform draws', schema: z.boolean() },
-  query: { flag: '--query <n>', kind: 'int', help: 'query points per task (the outer-loop data of maml/fomaml)', schema: count },
+  query: { flag: '--query <n>', kind: 'int', help: 'query points per task (the outer-loop data of maml/fomaml/meta-sgd/daml)', schema: count },
   queryGrid: { flag: '--query-grid', kind: 'bool', help: 'query points on an evenly spaced grid over x-range', schema: z.boolean() },
   loss: { flag: '--loss <name>', kind: 'enum', help: `task loss: ${LOSSES.join('|')}`, schema: z.enum(LOSSES) },
+  sourceRanges: { flag: '--source-ranges <list>', kind: 'numbers', help: "daml: the source domain of each of --phases, lo,hi per phase (e.g. pi/4,pi/2,-pi/2,-pi/4): a task's unlabeled inputs are drawn from its phase's range", schema: rangeList.nullable() },
+  adaptHidden: { flag: '--adapt-hidden <sizes>', kind: 'ints', help: "daml: hidden widths of the adaptation-loss network (ReLU) over the MLP's output and hidden activations", schema: z.array(count).min(1, 'needs at least one hidden layer').max(16) },
   logEvery: { flag: '--log-every <n>', kind: 'int', help: 'iterations per point of the loss curve (mean meta-loss over the window)', schema: count },
   evalEvery: { flag: '--eval-every <n>', kind: 'int', help: 'iterations between validation evaluations (0: only at the end)', schema: countOrZero },
   checkpointEvery: { flag: '--checkpoint-every <n>', kind: 'int', help: 'iterations between checkpoints (0: only at the end)', schema: countOrZero },
   valTasks: { flag: '--val-tasks <n>', kind: 'int', help: 'fixed validation tasks (drawn from the seed, never trained on)', schema: taskCount },
   valSamples: { flag: '--val-samples <k>', kind: 'int', help: 'support points per validation task', schema: count },
-  valUpdates: { flag: '--val-updates <n>', kind: 'int', help: 'SGD steps (at inner-lr) before the validation loss is measured', schema: countOrZero },
+  valUpdates: { flag: '--val-updates <n>', kind: 'int', help: 'fine-tuning steps before the validation loss is measured (SGD at inner-lr; meta-sgd: at its learned rates; daml: down its learned loss)', schema: countOrZero },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionKey = keyof typeof TRAIN_OPTIONS;
@@ -135,8 +142,14 @@ export const trainConfigSchema = z
     if (c.algo === 'reptile' && c.innerBatch > c.support) {
       ctx.addIssue({ code: 'custom', path: ['innerBatch'], message: `inner-batch ${c.innerBatch} is larger than support ${c.support}` });
     }
-    if (c.supportGrid && c.queryGrid && (c.algo === 'maml' || c.algo === 'fomaml') && c.support === c.query) {
+    if (c.supportGrid && c.queryGrid && (c.algo === 'maml' || c.algo === 'fomaml' || c.algo === 'meta-sgd') && c.support === c.query) {
       ctx.addIssue({ code: 'custom', path: ['queryGrid'], message: 'support and query would be the same grid points' });
+    }
+    if (c.algo === 'daml' && c.sourceRanges?.length !== c.phases?.length) {
+      ctx.addIssue({ code: 'custom', path: ['sourceRanges'], message: `daml needs one source range per phase of --phases (${c.phases?.length ?? 'none'} phase(s), ${c.sourceRanges?.length ?? 'no'} range(s))` });
+    }
+    if (c.algo !== 'daml' && c.sourceRanges !== null) {
+      ctx.addIssue({ code: 'custom', path: ['sourceRanges'], message: 'is for daml only' });
     }
   });
 
@@ -168,6 +181,8 @@ export const BASE_DEFAULTS: TrainConfig = {
   query: 10,
   queryGrid: false,
   loss: 'mse',
+  sourceRanges: null,
+  adaptHidden: [32, 32],
   logEvery: 10,
   evalEvery: 1000,
   checkpointEvery: 1000,
@@ -180,6 +195,9 @@ export const BASE_DEFAULTS: TrainConfig = {
  * Defaults that differ by algorithm, because the option means something else there.
  * Reptile (Flux post, OpenAI's sine demo): several inner minibatch steps on 50 points and
  * a plain interpolation step epsilon = 0.1; with one inner step it would be joint training.
+ * DAML needs a task family with source domains: the PyTorch post's (target sin(x) or
+ * sin(x + pi) on [-2pi, 2pi], one unlabeled source input per inner step from [pi/4, pi/2]
+ * for phase 0 or [-pi/2, -pi/4] for phase pi, 5 steps of 0.03 on an L1 outer loss).
  */
 export const ALGORITHM_DEFAULTS: Record<Algorithm, Partial<TrainConfig>> = {
   maml: {},
@@ -187,6 +205,21 @@ export const ALGORITHM_DEFAULTS: Record<Algorithm, Partial<TrainConfig>> = {
   reptile: { metaOptimizer: 'sgd', metaLr: 0.1, innerSteps: 5, innerLr: 0.02, innerBatch: 10, support: 50, metaBatch: 5 },
   transfer: {},
   random: { iterations: 0 },
+  // its rates are learned for innerSteps steps (one): more steps at them overshoot
+  'meta-sgd': { valUpdates: 1 },
+  daml: {
+    amplitude: [1, 1],
+    phases: [0, Math.PI],
+    xRange: [-2 * Math.PI, 2 * Math.PI],
+    sourceRanges: [[Math.PI / 4, Math.PI / 2], [-Math.PI / 2, -Math.PI / 4]],
+    support: 1,
+    valSamples: 1,
+    query: 4,
+    innerSteps: 5,
+    innerLr: 0.03,
+    loss: 'l1',
+    hidden: [32, 32],
+  },
 };
 
 export function defaultsFor(algo: Algorithm): TrainConfig {
@@ -195,7 +228,7 @@ export function defaultsFor(algo: Algorithm): TrainConfig {
 
 /** "help (default: x; reptile: y)" for --help, from the tables above. */
 export function helpWithDefault(key: OptionKey): string {
-  const show = (v: unknown) => (Array.isArray(v) ? v.map((x) => +Number(x).toFixed(4)).join(',') : typeof v === 'number' ? String(+v.toFixed(6)) : String(v));
+  const show = (v: unknown) => (Array.isArray(v) ? v.flat().map((x) => +Number(x).toFixed(4)).join(',') : typeof v === 'number' ? String(+v.toFixed(6)) : String(v));
   const base = BASE_DEFAULTS[key];
   const parts = [base === null || base === '' ? 'default: none' : `default: ${show(base)}`];
   for (const algo of ALGORITHMS) {
@@ -298,7 +331,8 @@ export function flagValues(table: Record<string, OptionSpec>, flags: Record<stri
 export const EVAL_OPTIONS = {
   samples: { flag: '--samples <k>', kind: 'int', help: 'support points K per task for fine-tuning (default: 5)', schema: count.default(5) },
   updates: { flag: '--updates <n>', kind: 'int', help: 'SGD updates; the loss is reported after each (default: 10)', schema: countOrZero.default(10) },
-  lr: { flag: '--lr <lr>', kind: 'number', help: "fine-tuning SGD step size (default: each checkpoint's inner-lr; 0.01 for a plain layers model)", schema: positive.optional() },
+  lr: { flag: '--lr <lr>', kind: 'number', help: "fine-tuning SGD step size (default: each checkpoint's inner-lr; 0.01 for a plain layers model); meta-sgd steps by its learned rates instead", schema: positive.optional() },
+  plainSgd: { flag: '--plain-sgd', kind: 'bool', help: 'fine-tune every checkpoint by plain SGD at --lr on its support points, ignoring the learned rates of meta-sgd and the learned loss of daml', schema: z.boolean().default(false) },
   tasks: { flag: '--tasks <n>', kind: 'int', help: 'held-out tasks, the same for every checkpoint (default: 600)', schema: taskCount.default(600) },
   seed: { flag: '--seed <n>', kind: 'int', help: 'seed of the held-out tasks (default: 1000)', schema: TRAIN_OPTIONS.seed.schema.default(1000) },
   sampleRange: { flag: '--sample-range <lo,hi>', kind: 'range', help: "where support x are drawn (default: the family's x range; e.g. 0,5 for the Flux robustness test)", schema: strictRange.optional() },

@@ -2,7 +2,7 @@
 // task and measure, after every update, the MSE on a dense grid over the task's x range.
 // All tasks are fine-tuned at once as per-task weights [tasks, ...].
 import * as tf from '@tensorflow/tfjs';
-import { sgdStep } from './adapt.js';
+import { sgdStep, type AdaptOptions } from './adapt.js';
 import type { Activation, LossKind } from './config.js';
 import { forward, perTaskCopies, taskLosses, type Params } from './model.js';
 import { Rng } from './rng.js';
@@ -12,13 +12,19 @@ import { disposePoints, linspace, pointSet, sampleInputs, sampleTasks, type Poin
 export const GRID_POINTS = 100;
 
 export interface EvalSet {
+  family: TaskFamily;
+  /** What the set was drawn from; steps that need more inputs (daml's unlabeled ones) draw them from it too. */
+  seed: string | number;
   tasks: SineTask[];
   support: PointSet;
   grid: PointSet;
+  /** With two or more discrete phases: the grid values y [tasks, points, 1] of every task under each phase of the family. */
+  phaseGrids: tf.Tensor3D[];
 }
 
 export interface EvalSetOptions {
-  tasks: number;
+  /** How many tasks to draw from the family, or the tasks themselves. */
+  tasks: number | SineTask[];
   samples: number;
   seed: string | number;
   /** Where support x are drawn (default: the family's x range). */
@@ -28,16 +34,22 @@ export interface EvalSetOptions {
 /** The held-out tasks and support sets: a function of the seed alone, so every model sees the same ones. */
 export function makeEvalSet(family: TaskFamily, o: EvalSetOptions): EvalSet {
   const rng = new Rng(o.seed);
-  const tasks = sampleTasks(rng, family, o.tasks);
-  const support = pointSet(tasks, sampleInputs(rng, o.tasks, o.samples, o.sampleRange ?? family.xRange, false));
+  const tasks = typeof o.tasks === 'number' ? sampleTasks(rng, family, o.tasks) : o.tasks;
+  const support = pointSet(tasks, sampleInputs(rng, tasks.length, o.samples, o.sampleRange ?? family.xRange, false));
   const gridX = Float32Array.from(linspace(family.xRange[0], family.xRange[1], GRID_POINTS));
-  return { tasks, support, grid: pointSet(tasks, tasks.map(() => gridX)) };
+  const onGrid = (ts: SineTask[]) => pointSet(ts, ts.map(() => gridX));
+  const phaseGrids = (family.phases?.length ?? 0) > 1 ? family.phases!.map((phase) => tf.tidy(() => onGrid(tasks.map((t) => ({ ...t, phase }))).y)) : [];
+  return { family, seed: o.seed, tasks, support, grid: onGrid(tasks), phaseGrids };
 }
 
 export function disposeEvalSet(set: EvalSet): void {
   disposePoints(set.support);
   disposePoints(set.grid);
+  tf.dispose(set.phaseGrids);
 }
+
+/** One fine-tuning step of every task of a set, update = 0, 1, ...: per-task params in, per-task params out. */
+export type AdaptStep = (fast: Params, set: EvalSet, update: number, opts: AdaptOptions) => Params;
 
 export interface FineTuneOptions {
   updates: number;
@@ -47,11 +59,15 @@ export interface FineTuneOptions {
   activation: Activation;
   /** Keep the grid predictions before and after fine-tuning (for plots). */
   keepPredictions?: boolean;
+  /** The learner's own step (default: SGD at lr on the support points). */
+  step?: AdaptStep;
 }
 
 export interface FineTuneResult {
   /** losses[u][t]: grid MSE of task t after u updates, u = 0..updates. */
   losses: Float32Array[];
+  /** With the set's phaseGrids: phaseHits[u][t] is 1 when after u updates task t's fit is nearest (grid MSE) to its own wave among the family's phases. */
+  phaseHits?: Float32Array[];
   predictionsBefore?: Float32Array;
   predictionsAfter?: Float32Array;
 }
@@ -59,17 +75,28 @@ export interface FineTuneResult {
 /** Fine-tunes params on every task of the set and records the grid MSE after each update. */
 export function fineTune(params: Params, set: EvalSet, o: FineTuneOptions): FineTuneResult {
   const adaptOpts = { steps: 1, lr: o.lr, loss: o.loss, activation: o.activation, clipGrad: null, autodiff: false };
-  const gridLoss = (p: Params) => tf.tidy(() => taskLosses(forward(p, set.grid.x, o.activation), set.grid.y, 'mse'));
+  const step = o.step ?? ((fast: Params) => sgdStep(fast, set.support, adaptOpts));
+  // [loss [tasks]] or [loss, hit [tasks]]
+  const measure = (p: Params) =>
+    tf.tidy(() => {
+      const pred = forward(p, set.grid.x, o.activation);
+      const loss = taskLosses(pred, set.grid.y, 'mse');
+      if (set.phaseGrids.length === 0) return [loss];
+      const nearest = tf.min(tf.stack(set.phaseGrids.map((y) => taskLosses(pred, y, 'mse'))), 0);
+      return [loss, tf.cast(tf.lessEqual(loss, nearest), 'float32')];
+    });
   const predict = (p: Params) => tf.tidy(() => forward(p, set.grid.x, o.activation)).dataSync() as Float32Array;
   let fast = tf.tidy(() => perTaskCopies(params, set.tasks.length)); // owned here, so every step can free the last
-  const result: FineTuneResult = { losses: [] };
+  const result: FineTuneResult = { losses: [], ...(set.phaseGrids.length ? { phaseHits: [] } : {}) };
   if (o.keepPredictions) result.predictionsBefore = predict(fast);
   for (let u = 0; ; u++) {
-    const loss = gridLoss(fast);
+    const measured = measure(fast);
+    const [loss, hits] = measured;
     result.losses.push(loss.dataSync() as Float32Array);
-    loss.dispose();
+    if (hits) result.phaseHits!.push(hits.dataSync() as Float32Array);
+    tf.dispose(measured);
     if (u === o.updates) break;
-    const next = tf.tidy(() => sgdStep(fast, set.support, adaptOpts));
+    const next = tf.tidy(() => step(fast, set, u, adaptOpts));
     tf.dispose(fast);
     fast = next;
   }

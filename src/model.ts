@@ -12,13 +12,13 @@ export interface Architecture {
   activation: Activation;
 }
 
-/** Layer widths from input to output: 1, ...hidden, 1. */
-export function layerSizes(hidden: number[]): number[] {
-  return [1, ...hidden, 1];
+/** Layer widths from input to output: inputs (1 for the sine MLP), ...hidden, 1. */
+export function layerSizes(hidden: number[], inputs = 1): number[] {
+  return [inputs, ...hidden, 1];
 }
 
-export function paramShapes(hidden: number[]): number[][] {
-  const sizes = layerSizes(hidden);
+export function paramShapes(hidden: number[], inputs = 1): number[][] {
+  const sizes = layerSizes(hidden, inputs);
   return sizes.slice(1).flatMap((out, i) => [[sizes[i], out], [out]]);
 }
 
@@ -26,8 +26,8 @@ export function paramShapes(hidden: number[]): number[][] {
  * The Flux post's `Linear` initialisation: weights and biases uniform in
  * +-sqrt(1/fan_in). Drawn in JavaScript from the Rng so every backend starts equal.
  */
-export function initParams(hidden: number[], rng: Rng): Params {
-  const shapes = paramShapes(hidden);
+export function initParams(hidden: number[], rng: Rng, inputs = 1): Params {
+  const shapes = paramShapes(hidden, inputs);
   return shapes.map((shape, i) => {
     const fanIn = shapes[i - (i % 2)][0]; // a bias takes its weight's fan-in
     const bound = Math.sqrt(1 / fanIn);
@@ -64,7 +64,7 @@ export function isPerTask(params: Params): boolean {
 
 /**
  * Forward pass of a batch of tasks, keeping every layer's output:
- * h[0] = x, h[l + 1] = act(h[l] W_l + b_l) (no activation on the last), each [tasks, points, width].
+ * h[0] = x [tasks, points, in], h[l + 1] = act(h[l] W_l + b_l) (no activation on the last), each [tasks, points, width].
  * Shared weights run all tasks' points as the rows of one 2-D matMul; per-task
  * weights use one batched matMul per layer.
  */
@@ -73,7 +73,7 @@ export function forwardLayers(params: Params, x: tf.Tensor3D, activation: Activa
   const layers = params.length / 2;
   const perTask = isPerTask(params);
   const outputs: tf.Tensor3D[] = [x];
-  let h: tf.Tensor = perTask ? x : tf.reshape(x, [tasks * points, 1]);
+  let h: tf.Tensor = perTask ? x : tf.reshape(x, [tasks * points, x.shape[2]]);
   for (let i = 0; i < layers; i++) {
     const [w, b] = [params[2 * i], params[2 * i + 1]];
     const hiddenLayer = i < layers - 1;
@@ -92,7 +92,7 @@ export function forwardLayers(params: Params, x: tf.Tensor3D, activation: Activa
   return outputs;
 }
 
-/** Forward pass of a batch of tasks, x: [tasks, points, 1] -> [tasks, points, 1]. */
+/** Forward pass of a batch of tasks, x: [tasks, points, in] -> [tasks, points, 1]. */
 export function forward(params: Params, x: tf.Tensor3D, activation: Activation): tf.Tensor3D {
   return forwardLayers(params, x, activation)[params.length / 2];
 }

@@ -118,7 +118,8 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
       ...curve(lines[0], wave.gridY),
       ...curve(lines[1], r.predictions!.before),
       ...curve(lines[2], r.predictions!.after),
-      ...wave.x.map((x, j) => ({ checkpoint: names[i], points, x, y: wave.y[j] })),
+      // daml never sees the labeled points: it adapts from unlabeled source inputs
+      ...(r.adaptation === 'learned loss' ? [] : wave.x.map((x, j) => ({ checkpoint: names[i], points, x, y: wave.y[j] }))),
     ];
   });
   // Lines and points are in fields of their own, so that each gets a legend whose symbols look like its marks.
@@ -126,11 +127,16 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
   const lineLegend = { ...legend, ...STROKE_SYMBOLS, symbolStrokeWidth: 2.5 };
   const x = { field: 'x', type: 'quantitative' as const, title: 'x', scale: { domain: report.family.xRange, nice: false } };
   const y = { field: 'y', type: 'quantitative' as const, title: 'y' };
+  const unlabeled = report.results.filter((r) => r.adaptation === 'learned loss').length;
+  const target = `y = ${showNumber(wave.amplitude)} sin(x + ${showNumber(wave.phase)})`;
   return render({
-    title: {
-      text: `Fitting y = ${showNumber(wave.amplitude)} sin(x + ${showNumber(wave.phase)}) from ${plural(samples, 'point')}`,
-      subtitle: `each model fine-tuned with ${plural(updates, 'SGD step')} on the same points (${learningRates(report, names)})`,
-    },
+    title:
+      unlabeled === report.results.length
+        ? { text: `Adapting to ${target} from unlabeled source inputs`, subtitle: `each model: ${plural(updates, 'step')} down its learned loss, ${plural(samples, 'new input')} each (${learningRates(report, names)})` }
+        : {
+            text: `Fitting ${target} from ${plural(samples, 'point')}`,
+            subtitle: `each model fine-tuned with ${plural(updates, 'SGD step')} on the same points (${learningRates(report, names)})${unlabeled ? '; daml: down its learned loss at unlabeled source inputs' : ''}`,
+          },
     data: { values },
     facet: { field: 'checkpoint', type: 'nominal', title: null, sort: names },
     columns: Math.min(names.length, 3),

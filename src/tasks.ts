@@ -10,6 +10,8 @@ export interface TaskFamily {
   /** When set, the phase is one of these values, equally likely (replaces `phase`). */
   phases: number[] | null;
   xRange: [number, number];
+  /** DAML's source domains: where the unlabeled inputs of a task with phases[i] are drawn. */
+  sourceRanges?: [number, number][] | null;
 }
 
 export interface SineTask {
@@ -44,6 +46,20 @@ export function linspace(lo: number, hi: number, n: number): number[] {
 export function sampleInputs(rng: Rng, tasks: number, n: number, range: [number, number], grid: boolean): Float32Array[] {
   const gridPoints = grid ? Float32Array.from(linspace(range[0], range[1], n)) : null;
   return Array.from({ length: tasks }, () => gridPoints ?? Float32Array.from({ length: n }, () => rng.uniform(range[0], range[1])));
+}
+
+/** The source domain of a task: the range of the family's phase nearest to its own (on the circle). */
+export function sourceRange(family: TaskFamily, phase: number): [number, number] {
+  const { phases, sourceRanges } = family;
+  if (!phases || !sourceRanges || sourceRanges.length !== phases.length) throw new Error('the task family has no source range for each of its phases');
+  const gap = (p: number) => Math.abs(Math.atan2(Math.sin(p - phase), Math.cos(p - phase)));
+  return sourceRanges[phases.reduce((best, p, i) => (gap(p) < gap(phases[best]) ? i : best), 0)];
+}
+
+/** DAML's unlabeled inputs: n per task, uniform in the task's source domain, as x [tasks, n, 1]. */
+export function sampleSourceInputs(rng: Rng, family: TaskFamily, tasks: SineTask[], n: number): tf.Tensor3D {
+  const xs = Float32Array.from({ length: tasks.length * n }, (_, i) => rng.uniform(...sourceRange(family, tasks[Math.floor(i / n)].phase)));
+  return tf.tensor3d(xs, [tasks.length, n, 1]);
 }
 
 /** Builds x and y tensors [tasks, points, 1] for the given inputs of each task. */

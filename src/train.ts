@@ -4,7 +4,7 @@
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { LEARNERS, type MetaBatch, type MetaLearner } from './algorithms/index.js';
+import { LEARNERS, type Extras, type MetaBatch, type MetaLearner } from './algorithms/index.js';
 import { clipByGlobalNorm } from './adapt.js';
 import { files, loadCurve, loadTrainState, saveCheckpoint, FORMAT_VERSION, type Curve, type RunInfo, type ValidationPoint } from './checkpoint.js';
 import { RunError, UsageError, type TrainConfig } from './config.js';
@@ -93,16 +93,25 @@ function sampleMetaBatch(rng: Rng, config: TrainConfig, withQuery: boolean): Met
   const tasks = sampleTasks(rng, config, config.metaBatch);
   const support = pointSet(tasks, sampleInputs(rng, tasks.length, config.support, config.xRange, config.supportGrid));
   const query = withQuery ? pointSet(tasks, sampleInputs(rng, tasks.length, config.query, config.xRange, config.queryGrid)) : null;
-  return { support, query };
+  return { tasks, support, query };
 }
 
-/** One meta-iteration: sample a meta-batch and step the meta-optimizer. Returns the meta-loss, a scalar the caller frees. */
-export function metaIteration(learner: MetaLearner, params: tf.Variable[], optimizer: MetaOptimizer, config: TrainConfig, rng: Rng, lr: number): tf.Scalar {
+/** A learner's extra tensors at their initial values, drawn from a stream of their own (the MLP's stays as it was). */
+function drawExtras(learner: MetaLearner, config: TrainConfig): Extras {
+  const rng = new Rng(`${config.seed}:extras`);
+  return Object.fromEntries(Object.entries(learner.extras?.(config) ?? {}).map(([name, group]) => [name, group.init(rng)]));
+}
+
+/**
+ * One meta-iteration: sample a meta-batch and step the meta-optimizer on the params and the
+ * learner's extras. Returns the meta-loss, a scalar the caller frees.
+ */
+export function metaIteration(learner: MetaLearner, params: tf.Variable[], optimizer: MetaOptimizer, config: TrainConfig, rng: Rng, lr: number, extras: Record<string, tf.Variable[]> = {}): tf.Scalar {
   const batch = sampleMetaBatch(rng, config, learner.usesQuery);
   try {
     return tf.tidy(() => {
-      const { loss, grads } = learner.metaGradient(params, batch, config, rng);
-      optimizer.apply(params, config.clipGrad === null ? grads : clipByGlobalNorm(grads, config.clipGrad, false), lr);
+      const { loss, grads } = learner.metaGradient(params, batch, config, rng, extras);
+      optimizer.apply([...params, ...Object.values(extras).flat()], config.clipGrad === null ? grads : clipByGlobalNorm(grads, config.clipGrad, false), lr);
       return loss;
     });
   } finally {
@@ -116,6 +125,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let iteration = 0;
   let rng: Rng;
   let initial: tf.Tensor[];
+  let startExtras: Extras;
   let window = { sum: 0, count: 0 };
   let secondsBefore = 0;
   let curve: Curve;
@@ -126,6 +136,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     iteration = saved.state.iteration;
     rng = new Rng(config.seed, saved.state.rng);
     initial = saved.params.map((v, i) => tf.tensor(v, saved.state.params[i].shape));
+    startExtras = Object.fromEntries(Object.entries(saved.extras).map(([name, arrays]) => [name, arrays.map((a) => tf.tensor(a.values, a.shape))]));
     window = saved.state.window;
     secondsBefore = saved.state.seconds;
     const full = loadCurve(o.runDir);
@@ -143,12 +154,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     prepareRunDir(o.runDir, o.force ?? false);
     rng = new Rng(config.seed);
     initial = initParams(config.hidden, new Rng(`${config.seed}:init`));
+    startExtras = drawExtras(LEARNERS[config.algo], config);
     curve = { formatVersion: FORMAT_VERSION, algo: config.algo, backend: o.backend, metalearnVersion: VERSION, train: [], validation: [] };
   }
   const learner = LEARNERS[config.algo];
   const params = initial.map((t) => tf.variable(t, true));
-  tf.dispose(initial);
-  const optimizer = createMetaOptimizer(config, params);
+  const extras = Object.fromEntries(Object.entries(startExtras).map(([name, ts]) => [name, ts.map((t) => tf.variable(t, true))]));
+  tf.dispose([...initial, ...Object.values(startExtras).flat()]);
+  const optimizer = createMetaOptimizer(config, [...params, ...Object.values(extras).flat()]);
   const valSet = validationSet(config);
   const clock = Date.now();
   const seconds = () => secondsBefore + (Date.now() - clock) / 1000;
@@ -178,7 +191,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       throw diverged(iteration - windowLosses.length + first + 1, `its meta-loss is ${losses[first]}`);
     }
     // 0 * w is 0 for every finite w and NaN otherwise: a cheap, overflow-free test of all the weights
-    const weights = params;
+    const weights = [...params, ...Object.values(extras).flat()];
     const zeroIfFinite = tf.tidy(() => tf.addN(weights.map((w) => tf.sum(tf.mul(w, 0)))));
     const finite = Number.isFinite(zeroIfFinite.dataSync()[0]);
     zeroIfFinite.dispose();
@@ -187,7 +200,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const checkpoint = () => {
     checkFinite();
     try {
-      saveCheckpoint(o.runDir, { info: info(), params, optimizer: optimizer.state(), rng: rng.state(), window, seconds: seconds(), curve });
+      saveCheckpoint(o.runDir, { info: info(), params, extras, optimizer: optimizer.state(), rng: rng.state(), window, seconds: seconds(), curve });
     } catch (e) {
       if (!(e as NodeJS.ErrnoException).code) throw e;
       const last = existsSync(o.runDir) ? readLastIteration(o.runDir) : undefined;
@@ -196,7 +209,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
   };
   const validate = (): ValidationPoint => {
-    const losses = fineTune(params, valSet, { updates: config.valUpdates, lr: config.innerLr, loss: config.loss, activation: config.activation }).losses;
+    const step = learner.fineTuning?.(extras).step;
+    const losses = fineTune(params, valSet, { updates: config.valUpdates, lr: config.innerLr, loss: config.loss, activation: config.activation, step }).losses;
     const point = { iteration, before: summarize(losses[0]).mean, after: summarize(losses[losses.length - 1]).mean, seconds: seconds() };
     if (!Number.isFinite(point.before + point.after)) throw diverged(iteration, `its validation loss is ${point.before} before fine-tuning and ${point.after} after`);
     curve.validation = [...curve.validation.filter((p) => p.iteration !== iteration), point];
@@ -209,7 +223,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (iteration === 0 && curve.validation.length === 0) o.onProgress?.({ iteration, total, metaLoss: null, validation: validate() });
     if (iteration === 0) checkpoint();
     while (iteration < total) {
-      const loss = metaIteration(learner, params, optimizer, config, rng, metaLrAt(config, iteration));
+      const loss = metaIteration(learner, params, optimizer, config, rng, metaLrAt(config, iteration), extras);
       const nextSum = tf.add(windowSum, loss) as tf.Scalar;
       windowSum.dispose();
       windowSum = nextSum;
@@ -236,7 +250,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     if (total === 0) o.onProgress?.({ iteration, total, metaLoss: null, validation: curve.validation.at(-1) ?? null });
   } finally {
-    tf.dispose([...params, windowSum, ...windowLosses]);
+    tf.dispose([...params, ...Object.values(extras).flat(), windowSum, ...windowLosses]);
     optimizer.dispose();
     disposeEvalSet(valSet);
   }

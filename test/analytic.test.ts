@@ -25,7 +25,7 @@ function setup(a: (typeof ARCHITECTURES)[number], tasks = 4, k = 6) {
   const support = pointSet(t, sampleInputs(rng, tasks, k, config.xRange, false));
   const query = pointSet(t, sampleInputs(rng, tasks, k, config.xRange, false));
   const params = initParams(config.hidden, rng);
-  return { config, support, query, params };
+  return { config, sines: t, support, query, params };
 }
 
 const flat = (ts: tf.Tensor[]) => ts.flatMap((t) => [...t.dataSync()]);
@@ -61,9 +61,9 @@ forEachBackend('analytic gradients against autodiff', () => {
       });
     });
     it(`${name}: analytic MAML meta-gradient equals nested tf.grads inside tf.variableGrads`, () => {
-      const { config, support, query, params } = setup(a, tasks);
+      const { config, sines, support, query, params } = setup(a, tasks);
       const vars = params.map((p) => tf.variable(p));
-      const batch = { support, query };
+      const batch = { tasks: sines, support, query };
       const analytic = mamlGradient(vars, batch, { ...config, gradients: 'analytic' }, false);
       const autodiff = mamlGradient(vars, batch, { ...config, gradients: 'autodiff' }, false);
       assert.ok(Math.abs(analytic.loss.dataSync()[0] - autodiff.loss.dataSync()[0]) < 1e-5 * autodiff.loss.dataSync()[0]);

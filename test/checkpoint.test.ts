@@ -1,12 +1,13 @@
 // Checkpoints are standard TensorFlow.js layers models: tf.loadLayersModel reads
 // them and predicts exactly what metalearn predicts.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { files, loadModel } from '../src/checkpoint.js';
+import { LEARNERS } from '../src/algorithms/index.js';
+import { disposeModel, files, loadModel } from '../src/checkpoint.js';
 import { defaultsFor } from '../src/config.js';
 import { forward } from '../src/model.js';
 import { train } from '../src/train.js';
@@ -46,6 +47,24 @@ forEachBackend('checkpoint round trip', (backend) => {
       assert.deepEqual(layerWeights, mine.params.map((p) => [...p.dataSync()]));
       model.dispose();
       tf.dispose([x, ...mine.params]);
+    });
+  }
+
+  for (const algo of ['meta-sgd', 'daml'] as const) {
+    it(`${algo}: model.json stays a plain layers MLP; the learned tensors beside it load from extras.json, and are required`, async () => {
+      const runDir = join(scratch, `${backend}-${algo}`);
+      const config = { ...defaultsFor(algo), hidden: [8], adaptHidden: [4], iterations: 3, metaBatch: 2, evalEvery: 0, valTasks: 2 };
+      await train({ config, runDir, backend, force: true });
+      const model = await loadAsLayersModel(runDir);
+      const mine = loadModel(runDir);
+      assert.deepEqual(model.getWeights().map((w) => [...w.dataSync()]), mine.params.map((p) => [...p.dataSync()]));
+      const expected = LEARNERS[algo].extras!(config);
+      assert.deepEqual(Object.keys(mine.extras), Object.keys(expected));
+      for (const [name, group] of Object.entries(expected)) assert.deepEqual(mine.extras[name].map((t) => t.shape), group.shapes);
+      model.dispose();
+      disposeModel(mine);
+      renameSync(files(runDir).extras, join(scratch, 'elsewhere.json'));
+      assert.throws(() => loadModel(runDir), /extras\.json/);
     });
   }
 });

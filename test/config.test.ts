@@ -47,4 +47,12 @@ describe('configs', () => {
     assert.throws(() => resolveConfig({}, { algo: 'reptile', innerBatch: 60 }), /inner-batch 60 is larger than support 50/);
     assert.throws(() => resolveConfig({}, { bogus: 1 }), /unknown key 'bogus'/);
   });
+  it("daml's source domains: read in pairs from a flag, one per phase, for daml only", () => {
+    const c = resolveConfig({}, { algo: 'daml', phases: [0, 1, 2], sourceRanges: ['pi/4', 'pi/2', -1, 0, 2, 3] });
+    assert.deepEqual(c.sourceRanges, [[Math.PI / 4, Math.PI / 2], [-1, 0], [2, 3]]);
+    assert.throws(() => resolveConfig({}, { algo: 'daml', phases: [0, 1, 2] }), /'sourceRanges' \(--source-ranges\) daml needs one source range per phase/);
+    assert.throws(() => resolveConfig({}, { algo: 'daml', phases: null }), /one source range per phase/);
+    assert.throws(() => resolveConfig({}, { algo: 'daml', sourceRanges: [1, 0, 2, 3] }), /'sourceRanges'\[0\] \(--source-ranges\) needs lo < hi/);
+    assert.throws(() => resolveConfig({}, { sourceRanges: [0, 1] }), /'sourceRanges' \(--source-ranges\) is for daml only/);
+  });
 });

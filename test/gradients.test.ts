@@ -1,15 +1,17 @@
-// Second-order MAML is exact: checked against the JAX post's closed form and
-// against central finite differences of an independent float64 meta-loss, on cpu and wasm.
+// Second-order meta-gradients are exact: MAML's checked against the JAX post's closed form,
+// and MAML's, Meta-SGD's and DAML's against central finite differences of an independent
+// float64 meta-loss, on cpu and wasm.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { mamlGradient, metaLoss, type MetaBatch } from '../src/algorithms/index.js';
-import { BASE_DEFAULTS, type TrainConfig } from '../src/config.js';
+import { mamlGradient, metaLoss, metaSgdGradient, type MetaBatch } from '../src/algorithms/index.js';
+import { daml } from '../src/algorithms/daml.js';
+import { BASE_DEFAULTS, defaultsFor, type TrainConfig } from '../src/config.js';
 import { initParams, activate } from '../src/model.js';
 import { Rng } from '../src/rng.js';
-import { pointSet, sampleInputs, sampleTasks } from '../src/tasks.js';
+import { pointSet, sampleInputs, sampleSourceInputs, sampleTasks } from '../src/tasks.js';
 import { forEachBackend, relativeNormError } from './helpers.js';
-import { fromArrays, refMetaLoss, type RefTask } from './reference.js';
+import { directionalDerivatives, fromArrays, refDamlMetaLoss, refMetaLoss, type RefDamlTask, type RefTask } from './reference.js';
 
 forEachBackend('JAX post numerics check', () => {
   it('g(x) = x^2 + y at x0 = 2, y = 1: MAML objective g(x - g\'(x)) is 5 and x0 - its derivative is -2', () => {
@@ -36,9 +38,24 @@ function batchFor(config: TrainConfig, seed: number): MetaBatch {
   const rng = new Rng(seed);
   const tasks = sampleTasks(rng, config, config.metaBatch);
   return {
+    tasks,
     support: pointSet(tasks, sampleInputs(rng, tasks.length, config.support, config.xRange, false)),
     query: pointSet(tasks, sampleInputs(rng, tasks.length, config.query, config.xRange, false)),
   };
+}
+
+/** Each tensor's values as a plain array; a [tasks, n, 1] tensor's rows, one per task. */
+const valuesOf = (ts: tf.Tensor[]) => ts.map((t) => [...t.dataSync()]);
+const rows = (t: tf.Tensor) => valuesOf(tf.unstack(t));
+
+function refTasks(batch: MetaBatch): RefTask[] {
+  const [sx, sy, qx, qy] = [batch.support.x, batch.support.y, batch.query!.x, batch.query!.y].map(rows);
+  return sx.map((_, i) => ({ sx: sx[i], sy: sy[i], qx: qx[i], qy: qy[i] }));
+}
+
+function assertSameLoss(tfLoss: tf.Scalar, refLoss: number): void {
+  const mine = tfLoss.dataSync()[0];
+  assert.ok(Math.abs(mine - refLoss) / refLoss < 1e-4, `reference meta-loss ${refLoss} differs from metalearn's ${mine}`);
 }
 
 /**
@@ -49,26 +66,12 @@ function directionalCheck(config: TrainConfig, firstOrder: boolean) {
   const batch = batchFor(config, 7);
   const params = initParams(config.hidden, new Rng('fd')).map((t) => tf.variable(t));
   const { grads } = mamlGradient(params, batch, config, firstOrder);
-  const rows = (t: tf.Tensor) => tf.unstack(t).map((r) => [...r.dataSync()]);
-  const [sx, sy, qx, qy] = [batch.support.x, batch.support.y, batch.query!.x, batch.query!.y].map(rows);
-  const tasks: RefTask[] = sx.map((_, i) => ({ sx: sx[i], sy: sy[i], qx: qx[i], qy: qy[i] }));
-  const base = params.map((p) => [...p.dataSync()]);
+  const tasks = refTasks(batch);
+  const base = valuesOf(params);
   const shapes = params.map((p) => p.shape);
   const loss = (values: number[][]) => refMetaLoss(fromArrays(values, shapes), tasks, config.innerSteps, config.innerLr, config.activation, config.loss);
-  const tfLoss = metaLoss(params, batch, config).dataSync()[0];
-  const refLoss = loss(base);
-  assert.ok(Math.abs(tfLoss - refLoss) / refLoss < 1e-4, `reference meta-loss ${refLoss} differs from metalearn's ${tfLoss}`);
-  const rng = new Rng('directions');
-  const analytic: number[] = [];
-  const numeric: number[] = [];
-  const h = 1e-6;
-  for (let d = 0; d < 6; d++) {
-    const dirs = base.map((v) => v.map(() => rng.uniform(-1, 1)));
-    analytic.push(grads.reduce((s, g, i) => s + [...g.dataSync()].reduce((a, v, k) => a + v * dirs[i][k], 0), 0));
-    const at = (step: number) => loss(base.map((v, i) => v.map((x, k) => x + step * dirs[i][k])));
-    numeric.push((at(h) - at(-h)) / (2 * h));
-  }
-  return { analytic, numeric };
+  assertSameLoss(metaLoss(params, batch, config), loss(base));
+  return directionalDerivatives(valuesOf(grads), base, loss);
 }
 
 const CASES: { name: string; config: (a: TrainConfig['activation']) => TrainConfig }[] = [
@@ -106,3 +109,77 @@ forEachBackend('tanh activation', () => {
     mine.forEach((v, i) => assert.ok(Math.abs(v - theirs[i]) < 1e-6));
   });
 });
+
+/**
+ * Meta-SGD's meta-gradient against central differences of the float64 reference, with
+ * respect to the initialisation (rates held) and to the rates (initialisation held).
+ */
+function metaSgdCheck(config: TrainConfig) {
+  const batch = batchFor(config, 7);
+  const params = initParams(config.hidden, new Rng('fd')).map((t) => tf.variable(t));
+  // rates around innerLr, unequal, so that a rate applied to the wrong parameter would show
+  const rng = new Rng('rates');
+  const rates = params.map((p) => tf.variable(tf.tensor(Float32Array.from({ length: p.size }, () => config.innerLr * rng.uniform(0.5, 1.5)), p.shape)));
+  const grads = valuesOf(metaSgdGradient(params, rates, batch, config).grads);
+  const tasks = refTasks(batch);
+  const shapes = params.map((p) => p.shape);
+  const [theta, alpha] = [valuesOf(params), valuesOf(rates)];
+  const loss = (t: number[][], a: number[][]) => refMetaLoss(fromArrays(t, shapes), tasks, config.innerSteps, fromArrays(a, shapes), config.activation, config.loss);
+  assertSameLoss(metaLoss(params, batch, config, false, rates), loss(theta, alpha));
+  const n = params.length;
+  return {
+    params: directionalDerivatives(grads.slice(0, n), theta, (t) => loss(t, alpha)),
+    rates: directionalDerivatives(grads.slice(n), alpha, (a) => loss(theta, a)),
+  };
+}
+
+for (const activation of ['tanh', 'relu'] as const) {
+  forEachBackend(`Meta-SGD meta-gradient, ${activation} MLP, 2 inner steps`, () => {
+    for (const gradients of ['analytic', 'autodiff'] as const) {
+      it(`${gradients}: with respect to the initialisation and to the rates, matches central finite differences (relative error < 1e-2)`, () => {
+        const check = tf.tidy(() => metaSgdCheck({ ...smallConfig(activation), gradients }));
+        for (const [what, { analytic, numeric }] of Object.entries(check)) {
+          const err = relativeNormError(analytic, numeric);
+          assert.ok(err < 1e-2, `${what}: relative error ${err}: analytic ${analytic} vs numeric ${numeric}`);
+        }
+      });
+    }
+  });
+}
+
+/**
+ * DAML's meta-gradient (nested tf.grads through the learned loss) against central
+ * differences of the float64 reference, with respect to the MLP and to the adaptation network.
+ */
+function damlCheck(config: TrainConfig) {
+  const batch = batchFor(config, 7);
+  const params = initParams(config.hidden, new Rng('fd')).map((t) => tf.variable(t));
+  const net = daml.extras!(config).adaptationNet.init(new Rng('net')).map((t) => tf.variable(t));
+  const { loss: tfLoss, grads } = daml.metaGradient(params, batch, config, new Rng('sources'), { adaptationNet: net });
+  const again = new Rng('sources'); // the same draws as metaGradient's
+  const sources = Array.from({ length: config.innerSteps }, () => rows(sampleSourceInputs(again, config, batch.tasks, config.support)));
+  const tasks: RefDamlTask[] = refTasks(batch).map((t, i) => ({ sources: sources.map((step) => step[i]), qx: t.qx, qy: t.qy }));
+  const [shapes, netShapes] = [params.map((p) => p.shape), net.map((p) => p.shape)];
+  const [theta, w] = [valuesOf(params), valuesOf(net)];
+  const loss = (t: number[][], v: number[][]) => refDamlMetaLoss(fromArrays(t, shapes), fromArrays(v, netShapes), tasks, config.innerLr, config.activation, config.loss);
+  assertSameLoss(tfLoss, loss(theta, w));
+  const n = params.length;
+  const values = valuesOf(grads);
+  return {
+    params: directionalDerivatives(values.slice(0, n), theta, (t) => loss(t, w)),
+    adaptationNet: directionalDerivatives(values.slice(n), w, (v) => loss(theta, v)),
+  };
+}
+
+for (const activation of ['relu', 'tanh'] as const) {
+  forEachBackend(`DAML meta-gradient through the learned loss, ${activation} MLP`, () => {
+    it('with respect to the MLP and to the adaptation network, matches central finite differences (relative error < 1e-2)', () => {
+      const config = { ...defaultsFor('daml'), activation, hidden: [6, 5], adaptHidden: [5, 4], metaBatch: 3, support: 2, query: 4, innerSteps: 3, innerLr: 0.1 };
+      const check = tf.tidy(() => damlCheck(config));
+      for (const [what, { analytic, numeric }] of Object.entries(check)) {
+        const err = relativeNormError(analytic, numeric);
+        assert.ok(err < 1e-2, `${what}: relative error ${err}: analytic ${analytic} vs numeric ${numeric}`);
+      }
+    });
+  });
+}

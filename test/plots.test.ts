@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { useBackend } from '../src/backend.js';
-import { loadCurve, loadModel } from '../src/checkpoint.js';
+import { disposeModel, loadCurve, loadModel } from '../src/checkpoint.js';
 import { BASE_DEFAULTS, defaultsFor, resolveEvalConfig, type Algorithm } from '../src/config.js';
 import { curvesPlot, familyPlot, fitPlot, lossesPlot, PNG_SCALE, seriesNames, showNumber, type Plot } from '../src/plots.js';
 import { evaluateCheckpoints, type EvalReport } from '../src/report.js';
@@ -84,6 +84,21 @@ describe('plots', () => {
     assert.deepEqual(legendLabels(plot.svg), ['true wave', 'before fine-tuning', `after ${UPDATES} SGD updates`, `${SAMPLES} support points`]);
     for (const name of ['maml-run', 'reptile-run']) assert.ok(texts(plot.svg).includes(name), name);
     checkPng(plot);
+  });
+
+  it('fit: a daml panel draws its curve adapted from unlabeled inputs, without the labeled points it never sees', async () => {
+    const damlRun = join(scratch, 'daml-run');
+    await train({ config: { ...defaultsFor('daml'), hidden: [8], adaptHidden: [4], iterations: 5, metaBatch: 2, valTasks: 2 }, runDir: damlRun, backend: 'cpu', force: true });
+    const models = [damlRun, runs.maml].map((dir) => ({ dir, model: loadModel(dir) }));
+    const settings = resolveEvalConfig({ samples: SAMPLES, updates: UPDATES, wave: [1, Math.PI] });
+    const report = evaluateCheckpoints(models, settings, models[0].model.info!.config, 'cpu');
+    models.forEach(({ model }) => disposeModel(model));
+    const { before, after } = report.results[0].predictions!;
+    assert.ok(after.some((v, i) => v !== before[i]), 'daml adapted');
+    const plot = await fitPlot(report);
+    assert.equal(lines(plot.svg), 2 * 3);
+    assert.equal(points(plot.svg), SAMPLES); // in the maml panel only
+    assert.ok(texts(plot.svg).some((t) => t.includes('daml: down its learned loss at unlabeled source inputs')));
   });
 
   it('fit: refuses a report made without --wave', async () => {

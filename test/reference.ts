@@ -1,7 +1,8 @@
-// An independent float64 reference of the MAML meta-loss for an MLP, written out
-// by hand (forward pass and backpropagation in plain loops, as in the numpy post),
-// so that finite differences can be taken at h = 1e-6 without float32 noise and
-// without crossing ReLU kinks.
+// An independent float64 reference of the MAML, Meta-SGD and DAML meta-losses for an
+// MLP, written out by hand (forward pass and backpropagation in plain loops, as in the
+// numpy post), so that finite differences can be taken at h = 1e-6 without float32
+// noise and without crossing ReLU kinks.
+import { Rng } from '../src/rng.js';
 
 export type Mat = { rows: number; cols: number; v: Float64Array };
 export type RefParams = Mat[]; // [W1 [in,out], b1 [1,out], W2, b2, ...]
@@ -14,9 +15,11 @@ type Act = 'relu' | 'tanh';
 const act = (z: number, a: Act) => (a === 'relu' ? Math.max(0, z) : Math.tanh(z));
 const dact = (z: number, a: Act) => (a === 'relu' ? (z > 0 ? 1 : 0) : 1 - Math.tanh(z) ** 2);
 
-/** Output and pre-activations for one scalar input. */
-function forwardOne(p: RefParams, x: number, a: Act): { out: number; pre: Float64Array[]; post: Float64Array[] } {
-  let h = Float64Array.of(x);
+type Forward = { out: number; pre: Float64Array[]; post: Float64Array[] };
+
+/** Output, pre-activations and layer outputs (post[0] = the input) for one input. */
+function forwardOne(p: RefParams, x: number | Float64Array, a: Act): Forward {
+  let h = typeof x === 'number' ? Float64Array.of(x) : x;
   const pre: Float64Array[] = [];
   const post: Float64Array[] = [h];
   const layers = p.length / 2;
@@ -45,23 +48,35 @@ export function lossOf(p: RefParams, xs: number[], ys: number[], a: Act, kind: '
   return s / xs.length;
 }
 
+const zerosLike = (p: RefParams): RefParams => p.map((m) => ({ ...m, v: new Float64Array(m.v.length) }));
+
+/**
+ * Backpropagation of one input's forward pass: adds to g the gradient of a loss whose
+ * derivative is dOut at the output and dPost[l] at hidden output post[l] (DAML's learned
+ * loss reads them); returns the derivative at the input.
+ */
+function backwardOne(p: RefParams, f: Forward, a: Act, dOut: number, g: RefParams, dPost: Float64Array[] = []): Float64Array {
+  let delta = Float64Array.of(dOut);
+  for (let l = p.length / 2 - 1; l >= 0; l--) {
+    if (l < p.length / 2 - 1) delta = delta.map((v, j) => v * dact(f.pre[l][j], a));
+    const w = p[2 * l];
+    for (let i = 0; i < w.rows; i++) for (let j = 0; j < w.cols; j++) g[2 * l].v[i * w.cols + j] += f.post[l][i] * delta[j];
+    for (let j = 0; j < w.cols; j++) g[2 * l + 1].v[j] += delta[j];
+    const back = new Float64Array(w.rows);
+    for (let i = 0; i < w.rows; i++) for (let j = 0; j < w.cols; j++) back[i] += w.v[i * w.cols + j] * delta[j];
+    if (dPost[l]) for (let i = 0; i < w.rows; i++) back[i] += dPost[l][i];
+    delta = back;
+  }
+  return delta;
+}
+
 /** Gradient of the mean loss over (xs, ys) by backpropagation. */
 export function gradOf(p: RefParams, xs: number[], ys: number[], a: Act, kind: 'mse' | 'l1'): RefParams {
-  const g = p.map((m) => ({ ...m, v: new Float64Array(m.v.length) }));
-  const layers = p.length / 2;
+  const g = zerosLike(p);
   xs.forEach((x, n) => {
-    const { out, pre, post } = forwardOne(p, x, a);
-    const d = out - ys[n];
-    let delta = Float64Array.of((kind === 'l1' ? Math.sign(d) : 2 * d) / xs.length);
-    for (let l = layers - 1; l >= 0; l--) {
-      if (l < layers - 1) delta = delta.map((v, j) => v * dact(pre[l][j], a));
-      const w = p[2 * l];
-      for (let i = 0; i < w.rows; i++) for (let j = 0; j < w.cols; j++) g[2 * l].v[i * w.cols + j] += post[l][i] * delta[j];
-      for (let j = 0; j < w.cols; j++) g[2 * l + 1].v[j] += delta[j];
-      const back = new Float64Array(w.rows);
-      for (let i = 0; i < w.rows; i++) for (let j = 0; j < w.cols; j++) back[i] += w.v[i * w.cols + j] * delta[j];
-      delta = back;
-    }
+    const f = forwardOne(p, x, a);
+    const d = f.out - ys[n];
+    backwardOne(p, f, a, (kind === 'l1' ? Math.sign(d) : 2 * d) / xs.length, g);
   });
   return g;
 }
@@ -73,16 +88,76 @@ export interface RefTask {
   qy: number[];
 }
 
-/** Mean over tasks of the query loss after `steps` SGD steps of size lr on the support loss. */
-export function refMetaLoss(p: RefParams, tasks: RefTask[], steps: number, lr: number, a: Act, kind: 'mse' | 'l1'): number {
+/** p - lr g, with lr one number (SGD) or one per parameter (Meta-SGD's rates). */
+const descend = (p: RefParams, g: RefParams, lr: number | RefParams): RefParams =>
+  p.map((m, i) => ({ ...m, v: m.v.map((v, k) => v - (typeof lr === 'number' ? lr : lr[i].v[k]) * g[i].v[k]) }));
+
+/** Mean over tasks of the query loss after `steps` SGD steps of size lr (or rates lr) on the support loss. */
+export function refMetaLoss(p: RefParams, tasks: RefTask[], steps: number, lr: number | RefParams, a: Act, kind: 'mse' | 'l1'): number {
   let total = 0;
   for (const t of tasks) {
     let fast = p;
-    for (let s = 0; s < steps; s++) {
-      const g = gradOf(fast, t.sx, t.sy, a, kind);
-      fast = fast.map((m, i) => ({ ...m, v: m.v.map((v, k) => v - lr * g[i].v[k]) }));
-    }
+    for (let s = 0; s < steps; s++) fast = descend(fast, gradOf(fast, t.sx, t.sy, a, kind), lr);
     total += lossOf(fast, t.qx, t.qy, a, kind);
   }
   return total / tasks.length;
+}
+
+export interface RefDamlTask {
+  /** the unlabeled inputs of each inner step */
+  sources: number[][];
+  qx: number[];
+  qy: number[];
+}
+
+/**
+ * Gradient of DAML's learned loss mean_u |N(f(u), h_{L-1}(u), ..., h_1(u))| with respect to
+ * the MLP p: backpropagation through the ReLU network N to its input, then through the MLP
+ * from its output and from each hidden layer N reads.
+ */
+function adaptationGrad(p: RefParams, net: RefParams, us: number[], a: Act): RefParams {
+  const g = zerosLike(p);
+  const layers = p.length / 2;
+  for (const u of us) {
+    const f = forwardOne(p, u, a);
+    const hidden = f.post.slice(1, layers).reverse(); // h_{L-1}, ..., h_1
+    const features = Float64Array.from([f.out, ...hidden.flatMap((h) => [...h])]);
+    const n = forwardOne(net, features, 'relu');
+    const dFeatures = backwardOne(net, n, 'relu', Math.sign(n.out) / us.length, zerosLike(net));
+    const dPost: Float64Array[] = [];
+    let offset = 1;
+    for (let l = layers - 1; l >= 1; l--) {
+      dPost[l] = dFeatures.slice(offset, offset + f.post[l].length);
+      offset += f.post[l].length;
+    }
+    backwardOne(p, f, a, dFeatures[0], g, dPost);
+  }
+  return g;
+}
+
+/** DAML's meta-loss: mean over tasks of the query loss after a step of size lr down the learned loss per set of sources. */
+export function refDamlMetaLoss(p: RefParams, net: RefParams, tasks: RefDamlTask[], lr: number, a: Act, kind: 'mse' | 'l1'): number {
+  let total = 0;
+  for (const t of tasks) {
+    const fast = t.sources.reduce((q, us) => descend(q, adaptationGrad(q, net, us, a), lr), p);
+    total += lossOf(fast, t.qx, t.qy, a, kind);
+  }
+  return total / tasks.length;
+}
+
+/**
+ * Directional derivatives along random directions: those of the analytic gradient
+ * (values per tensor, flattened) against central differences of the reference loss.
+ */
+export function directionalDerivatives(grads: number[][], base: number[][], loss: (values: number[][]) => number, directions = 6, h = 1e-6): { analytic: number[]; numeric: number[] } {
+  const rng = new Rng('directions');
+  const analytic: number[] = [];
+  const numeric: number[] = [];
+  for (let d = 0; d < directions; d++) {
+    const dirs = base.map((v) => v.map(() => rng.uniform(-1, 1)));
+    analytic.push(grads.reduce((s, g, i) => s + g.reduce((acc, v, k) => acc + v * dirs[i][k], 0), 0));
+    const at = (step: number) => loss(base.map((v, i) => v.map((x, k) => x + step * dirs[i][k])));
+    numeric.push((at(h) - at(-h)) / (2 * h));
+  }
+  return { analytic, numeric };
 }

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel } from '../src/checkpoint.js';
-import { defaultsFor, type Algorithm, type TrainConfig } from '../src/config.js';
+import { disposeModel, loadModel } from '../src/checkpoint.js';
+import { defaultsFor, resolveEvalConfig, type Algorithm, type TrainConfig } from '../src/config.js';
 import { disposeEvalSet, fineTune, makeEvalSet, summarize } from '../src/evaluate.js';
+import { evaluateCheckpoints, type CheckpointResult } from '../src/report.js';
 import { train } from '../src/train.js';
 import { forEachBackend } from './helpers.js';
 
@@ -25,6 +26,9 @@ function briefConfig(algo: Algorithm, iterations: number): TrainConfig {
   return algo === 'reptile' ? { ...base, metaLr: 1 } : { ...base, metaBatch: 5, metaLr: 0.005 };
 }
 
+/** For the bookkeeping tests (resume, memory): daml's nested gradients cost the most per inner step; two steps and a small adaptation network show the same. */
+const lighter = (algo: Algorithm) => (algo === 'daml' ? { innerSteps: 2, valUpdates: 2, adaptHidden: [8] } : {});
+
 async function trainBriefly(algo: Algorithm, iterations: number, backend: string): Promise<string> {
   const runDir = join(scratch, `${backend}-${algo}-${iterations}`);
   await train({ config: briefConfig(algo, iterations), runDir, backend, force: true });
@@ -39,6 +43,14 @@ function heldOutLoss(runDir: string): { before: number; after: number } {
   disposeEvalSet(set);
   tf.dispose(model.params);
   return { before: summarize(losses[0]).mean, after: summarize(losses[5]).mean };
+}
+
+/** `metalearn eval` of run directories on 200 held-out tasks (each algorithm's own fine-tuning). */
+function evaluateRuns(runDirs: string[], backend: string, settings: { samples: number; updates: number }): CheckpointResult[] {
+  const models = runDirs.map((dir) => ({ dir, model: loadModel(dir) }));
+  const report = evaluateCheckpoints(models, resolveEvalConfig({ ...settings, tasks: 200 }), models[0].model.info!.config, backend);
+  for (const { model } of models) disposeModel(model);
+  return report.results;
 }
 
 forEachBackend('brief meta-training', (backend) => {
@@ -64,32 +76,54 @@ forEachBackend('brief meta-training', (backend) => {
       assert.ok(r.before - r.after > transfer.before - transfer.after, `${algo} gains ${(r.before - r.after).toFixed(3)}, transfer ${(transfer.before - transfer.after).toFixed(3)}`);
     }
   });
+  it("meta-sgd: one step at its learned rates beats maml's one step on the same tasks", async () => {
+    const [metaSgd, maml] = evaluateRuns([await trainBriefly('meta-sgd', 1000, backend), join(scratch, `${backend}-maml-1000`)], backend, { samples: 10, updates: 1 });
+    assert.equal(metaSgd.lr, 'learned');
+    const [mine, theirs] = [metaSgd.byUpdate[1].mean, maml.byUpdate[1].mean];
+    assert.ok(mine < 0.8 * theirs, `meta-sgd ${mine.toFixed(3)} vs maml ${theirs.toFixed(3)} after one step`);
+  });
   after(() => console.log(`# held-out MSE before/after 5 steps [${backend}]: ${[...results].map(([a, r]) => `${a} ${r.before.toFixed(3)}/${r.after.toFixed(3)}`).join(', ')}`));
 });
 
+forEachBackend('daml', (backend) => {
+  it('adapted from unlabeled source inputs of held-out tasks, it follows the right phase far more often than chance', async () => {
+    const runDir = join(scratch, `${backend}-daml`);
+    const config = { ...defaultsFor('daml'), hidden: [16, 16], adaptHidden: [16], iterations: 150, metaBatch: 10, metaLr: 0.005, seed: 3, evalEvery: 0, checkpointEvery: 0, valTasks: 20 };
+    await train({ config, runDir, backend, force: true });
+    const [r] = evaluateRuns([runDir], backend, { samples: 1, updates: 5 });
+    const [before, after] = [r.phaseAccuracy![0], r.phaseAccuracy![5]];
+    assert.ok(after > 0.9, `right phase for ${(100 * after).toFixed(1)}% of tasks after 5 steps`);
+    assert.ok(before < 0.7, `before adapting, ${(100 * before).toFixed(1)}% already (no phase can be told from the initialisation)`);
+    // 0.5 = mean sin^2: the grid MSE of predicting 0, the best any model blind to the phase can do
+    assert.ok(r.byUpdate[5].mean < 0.5, `grid MSE ${r.byUpdate[0].mean.toFixed(3)} -> ${r.byUpdate[5].mean.toFixed(3)}`);
+  });
+});
+
 forEachBackend('resume', (backend) => {
-  for (const algo of ['maml', 'reptile'] as const) {
+  for (const algo of ['maml', 'reptile', 'meta-sgd', 'daml'] as const) {
     it(`${algo}: N iterations in one go and N/2 + resume N/2 give the same weights and curve`, async () => {
-      const config = { ...briefConfig(algo, 40), logEvery: 7, evalEvery: 10, checkpointEvery: 15, metaLrFinal: 0.0001 };
+      const config = { ...briefConfig(algo, 40), logEvery: 7, evalEvery: 10, checkpointEvery: 15, metaLrFinal: 0.0001, ...lighter(algo) };
       const whole = join(scratch, `${backend}-${algo}-whole`);
       const split = join(scratch, `${backend}-${algo}-split`);
       const a = await train({ config, runDir: whole, backend, force: true });
       await train({ config: { ...config, iterations: 40 }, runDir: split, backend, force: true, shouldStop: (() => { let n = 0; return () => ++n === 20; })() });
       const b = await train({ config, runDir: split, backend, resume: true });
       const [wa, wb] = [loadModel(whole), loadModel(split)];
-      wa.params.forEach((p, i) => assert.deepEqual(p.dataSync(), wb.params[i].dataSync()));
+      const learned = (m: typeof wa) => [...m.params, ...Object.values(m.extras).flat()]; // with meta-sgd's rates, daml's adaptation network
+      learned(wa).forEach((p, i) => assert.deepEqual(p.dataSync(), learned(wb)[i].dataSync()));
       assert.deepEqual(b.curve.train.map((p) => [p.iteration, p.metaLoss]), a.curve.train.map((p) => [p.iteration, p.metaLoss]));
       assert.deepEqual(b.curve.validation.map((p) => [p.iteration, p.after]), a.curve.validation.map((p) => [p.iteration, p.after]));
-      tf.dispose([...wa.params, ...wb.params]);
+      disposeModel(wa);
+      disposeModel(wb);
     });
   }
 });
 
 forEachBackend('memory', (backend) => {
-  for (const algo of ['maml', 'fomaml', 'reptile', 'transfer'] as const) {
+  for (const algo of ['maml', 'fomaml', 'reptile', 'transfer', 'meta-sgd', 'daml'] as const) {
     it(`${algo}: the tensor count is the same after 10 and after 500 iterations`, async () => {
       const counts: number[] = [];
-      const config = { ...briefConfig(algo, 500), hidden: [8], metaBatch: 2, support: 10, innerBatch: 5, logEvery: 5, evalEvery: 100, checkpointEvery: 250 };
+      const config = { ...briefConfig(algo, 500), hidden: [8], metaBatch: 2, support: 10, innerBatch: 5, logEvery: 5, evalEvery: 100, checkpointEvery: 250, ...lighter(algo) };
       await train({
         config,
         runDir: join(scratch, `${backend}-${algo}-memory`),

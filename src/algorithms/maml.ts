@@ -16,9 +16,9 @@ import { backprop, hessianVectorProduct, sumOverTasks, type Backprop } from '../
 import { forward, residualLosses, taskLosses, type Params } from '../model.js';
 import { adaptOptions, type MetaBatch, type MetaGradient, type MetaLearner } from './types.js';
 
-/** metaLoss(params, batch): mean over tasks of the query loss after adaptation. */
-export function metaLoss(params: Params, batch: MetaBatch, config: TrainConfig, autodiff = false): tf.Scalar {
-  const adapted = adapt(params, batch.support, adaptOptions(config, autodiff)); // [tasks, ...] each
+/** metaLoss(params, batch): mean over tasks of the query loss after adaptation (at innerLr, or at Meta-SGD's per-parameter rates). */
+export function metaLoss(params: Params, batch: MetaBatch, config: TrainConfig, autodiff = false, rates?: Params): tf.Scalar {
+  const adapted = adapt(params, batch.support, { ...adaptOptions(config, autodiff), rates }); // [tasks, ...] each
   const query = batch.query!;
   return tf.mean(taskLosses(forward(adapted, query.x, config.activation), query.y, config.loss));
 }

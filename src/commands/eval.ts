@@ -1,9 +1,8 @@
 // `metalearn eval`: fine-tune checkpoints on the same held-out tasks and report
 // the grid MSE after each SGD update, mean and 95% confidence interval.
 import type { Command } from 'commander';
-import * as tf from '@tensorflow/tfjs';
 import { BACKENDS, useBackend, type BackendChoice } from '../backend.js';
-import { loadModel, type LoadedModel } from '../checkpoint.js';
+import { disposeModel, loadModel, type LoadedModel } from '../checkpoint.js';
 import { BASE_DEFAULTS, EVAL_OPTIONS, flagValues, resolveEvalConfig, RunError, UsageError, type EvalConfig } from '../config.js';
 import { describeFsError, whyNotWritable, writeFileAtomic } from '../fsutil.js';
 import { evaluateCheckpoints, type EvalReport } from '../report.js';
@@ -36,7 +35,7 @@ export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, back
     for (const dir of dirs) models.push({ dir, model: loadModel(dir) });
     return evaluateCheckpoints(models, settings, models[0].model.info?.config ?? BASE_DEFAULTS, backend);
   } finally {
-    for (const { model } of models) tf.dispose(model.params);
+    for (const { model } of models) disposeModel(model);
   }
 }
 
@@ -55,6 +54,8 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
   else {
     process.stdout.write(formatTable(report));
     out.info(dim('mean +- half-width of the 95% confidence interval over tasks (1.96 sd / sqrt(n))'));
+    if (report.results.some((r) => r.phaseAccuracy)) out.info(dim("right phase: the share of tasks whose fit is nearer (grid MSE) its own wave than the family's other phases'"));
+    if (report.results.some((r) => r.adaptation === 'learned loss')) out.info(dim(`daml adapts down its learned loss at K=${settings.samples} fresh unlabeled source inputs per update, not on the support points`));
   }
   if (outFile !== null) {
     try {
@@ -70,7 +71,10 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
 function formatTable(report: EvalReport): string {
   const cell = (m: number, ci: number) => (Math.abs(m) >= 100 ? `${m.toExponential(2)}+-${ci.toExponential(1)}` : `${m.toFixed(3)}+-${ci.toFixed(3)}`);
   const header = ['checkpoint', 'lr', ...report.results[0].byUpdate.map((s) => `${s.update}`)];
-  const rows = report.results.map((r) => [r.checkpoint, String(r.lr), ...r.byUpdate.map((s) => cell(s.mean, s.ci95))]);
+  const rows = report.results.flatMap((r) => [
+    [r.checkpoint, String(r.lr), ...r.byUpdate.map((s) => cell(s.mean, s.ci95))],
+    ...(r.phaseAccuracy ? [['  right phase', '', ...r.phaseAccuracy.map((a) => `${(100 * a).toFixed(1)}%`)]] : []),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return `${line(header)}\n${rows.map(line).join('\n')}\n`;

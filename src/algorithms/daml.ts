@@ -1,0 +1,67 @@
+// DAML, domain-adaptive meta-learning, as in the PyTorch post (shared/seeds/002): the inner
+// loop sees no labels. It descends a learned adaptation loss, a second network N_w (ReLU,
+// --adapt-hidden) over the MLP's output and hidden activations at unlabeled inputs u drawn
+// from the task's source domain, new ones at every step:
+//   phi_t  <- phi_t - alpha grad_phi mean_u |N_w([f(u), h_{L-1}(u), ..., h_1(u); phi_t])|   (innerSteps times, phi_t = theta first)
+//   (theta, w) <- (theta, w) - beta grad mean_t L_t(query_t; phi_t)      (labeled target-domain points)
+// Second order through both networks: nested tf.grads inside tf.variableGrads (relu, abs,
+// matMul and concat differentiate twice correctly in TF.js; tanh is model.ts's own). The
+// batch's labeled support points are not used.
+import * as tf from '@tensorflow/tfjs';
+import type { AdaptOptions } from '../adapt.js';
+import type { Activation } from '../config.js';
+import type { EvalSet } from '../evaluate.js';
+import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, taskLosses, type Params } from '../model.js';
+import { Rng } from '../rng.js';
+import { sampleSourceInputs } from '../tasks.js';
+import type { MetaLearner } from './types.js';
+
+/**
+ * The learned adaptation loss of each task [tasks] at its unlabeled inputs x [tasks, n, 1]:
+ * mean over its inputs of |N_w(f, h_{L-1}, ..., h_1)|, the post's L1 loss of N_w against 0.
+ */
+export function adaptationLosses(params: Params, net: Params, x: tf.Tensor3D, activation: Activation): tf.Tensor1D {
+  const outputs = forwardLayers(params, x, activation); // x, h_1, ..., h_{L-1}, f
+  const features = tf.concat(outputs.slice(1).reverse(), 2) as tf.Tensor3D; // [tasks, n, 1 + sum(hidden)], the post's order
+  return residualLosses(forward(net, features, 'relu'), 'l1');
+}
+
+/** One step of every task down its learned loss: per-task phi [tasks, ...] (shared theta is copied per task first). */
+export function unlabeledStep(fast: Params, net: Params, x: tf.Tensor3D, opts: Pick<AdaptOptions, 'lr' | 'activation'>): Params {
+  const phi = isPerTask(fast) ? fast : perTaskCopies(fast, x.shape[0]);
+  // summed over tasks: each task's gradient is its own slice of the per-task params
+  const grads = tf.grads((...ps: tf.Tensor[]) => tf.sum(adaptationLosses(ps, net, x, opts.activation)))(phi);
+  return phi.map((p, i) => tf.sub(p, tf.mul(grads[i], opts.lr)));
+}
+
+/** The unlabeled inputs of an eval set's update u: drawn from the set's seed, the same for every model. */
+function sourceInputs(set: EvalSet, update: number): tf.Tensor3D {
+  return sampleSourceInputs(new Rng(`${set.seed}:source inputs ${update}`), set.family, set.tasks, set.support.x.shape[1]);
+}
+
+export const daml: MetaLearner = {
+  usesQuery: true,
+  trains: true,
+  extras: (config) => {
+    const inputs = 1 + config.hidden.reduce((a, b) => a + b, 0); // f and every hidden activation
+    return { adaptationNet: { shapes: paramShapes(config.adaptHidden, inputs), init: (rng) => initParams(config.adaptHidden, rng, inputs) } };
+  },
+  metaGradient(params, batch, config, rng, extras) {
+    const net = extras.adaptationNet;
+    const query = batch.query!;
+    const opts = { lr: config.innerLr, activation: config.activation };
+    const sources = Array.from({ length: config.innerSteps }, () => sampleSourceInputs(rng, config, batch.tasks, config.support)); // [tasks, support, 1] per step
+    try {
+      const vars = [...params, ...net];
+      const { value, grads } = tf.variableGrads(() => {
+        const adapted = sources.reduce<Params>((fast, x) => unlabeledStep(fast, net, x, opts), params);
+        return tf.mean(taskLosses(forward(adapted, query.x, config.activation), query.y, config.loss)) as tf.Scalar;
+      }, vars);
+      return { loss: value, grads: vars.map((v) => grads[v.name]) };
+    } finally {
+      tf.dispose(sources);
+    }
+  },
+  // eval and validation: steps down the learned loss at fresh unlabeled inputs (K per step)
+  fineTuning: (extras) => ({ step: (fast, set, update, opts) => unlabeledStep(fast, extras.adaptationNet, sourceInputs(set, update), opts), adaptation: 'learned loss' }),
+};
