@@ -1,23 +1,17 @@
 // The built CLI as a user runs it: help, a smoke run of `train --algo reptile`
 // with few iterations, then `eval` on its checkpoint.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { TRAIN_OPTIONS } from '../src/config.js';
+import { runCli } from './helpers.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = join(root, 'bin', 'metalearn.js');
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-cli-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-export function metalearn(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: scratch, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const metalearn = (...args: string[]) => runCli(scratch, ...args);
 
 describe('metalearn CLI', () => {
   it('--help lists the commands; train --help documents every option with its default', () => {

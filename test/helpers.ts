@@ -1,7 +1,29 @@
-// Shared test helpers: run a suite on each backend metalearn must support here.
+// Shared test helpers: run a suite on each backend metalearn must support here; run the built CLI.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { describe, before } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backend.js';
+
+const bin = fileURLToPath(new URL('../../bin/metalearn.js', import.meta.url));
+const cliEnv = { ...process.env, FORCE_COLOR: '0' };
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI in cwd as a user would (no colours) and waits for it. */
+export function runCli(cwd: string, ...args: string[]): CliResult {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: cliEnv });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts the built CLI in cwd without waiting, for tests that signal or kill it. */
+export function startCli(cwd: string, ...args: string[]): ChildProcess {
+  return spawn(process.execPath, [bin, ...args], { cwd, env: cliEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+}
 
 export const TEST_BACKENDS = ['cpu', 'wasm'] as const;
 
