@@ -12,7 +12,7 @@ ml() { node bin/metalearn.js "$@"; }
 
 ALL=(random-paper transfer-paper maml-paper-k5 maml-paper fomaml-paper reptile-paper
      random-flux transfer-flux reptile-flux fomaml-flux maml-blog random-blog
-     maml-numpy transfer-numpy random-numpy maml-jax)
+     maml-numpy transfer-numpy random-numpy maml-jax meta-sgd-paper daml-blog)
 train=("${ALL[@]}")
 if [ "${1:-}" = "--eval-only" ]; then train=(); elif [ $# -gt 0 ]; then train=("$@"); fi
 
@@ -39,6 +39,12 @@ ml eval $(ck maml-blog random-blog) --samples 4 --updates 5 --quiet --out $out/b
 ml eval $(ck maml-numpy transfer-numpy random-numpy) --samples 10 --updates 10 --lr 0.01 --quiet --out $out/numpy.json
 # JAX post: K = 20, its inner step 0.1
 ml eval $(ck maml-jax) --samples 20 --updates 10 --quiet --out $out/jax.json
+# Meta-SGD paper: 5-shot models, one step (meta-sgd at its learned rates, maml at 0.01), tested with K = 5, 10, 20
+for k in 5 10 20; do
+  ml eval $(ck meta-sgd-paper maml-paper-k5) --samples $k --updates 1 --lr 0.01 --quiet --out $out/meta-sgd-k$k.json
+done
+# DAML (PyTorch post): one unlabeled source input per step, 5 steps of 0.03 down the learned loss
+ml eval $(ck daml-blog) --samples 1 --updates 5 --quiet --out $out/daml.json
 
 # Plots (PNG for the README, SVG beside it)
 ml plot-data family --count 300 --out docs/family --quiet
@@ -49,6 +55,7 @@ ml plot-data fit $(ck $FLUX) --wave 4,1 --samples 5 --updates 10 --lr 0.02 --sam
 ml plot-data losses --eval $out/flux-robustness.json --out docs/flux-robustness-losses --quiet
 ml plot-data fit $(ck maml-blog random-blog) --wave 1,3.14159265 --samples 4 --updates 5 --seed 2 --out docs/blog-fit --quiet
 ml plot-data fit $(ck maml-numpy transfer-numpy random-numpy) --wave 3,1 --samples 10 --updates 10 --lr 0.01 --seed 3 --out docs/numpy-fit --quiet
+ml plot-data fit $(ck daml-blog) --wave 1,pi --samples 1 --updates 5 --seed 2 --out docs/daml-fit --quiet
 
 node bin/results-table.js $out > $out/tables.md
 echo "wrote $out/*.json, docs/*.png and $out/tables.md"
