@@ -48,7 +48,8 @@ ml eval $(ck daml-blog) --samples 1 --updates 5 --quiet --out $out/daml.json
 
 # Plots (PNG for the README, SVG beside it)
 ml plot-data family --count 300 --out docs/family --quiet
-ml plot-data losses --eval $out/paper-k5.json --out docs/paper-k5-losses --quiet
+# (maml-paper, meta-trained with K = 10, diverges at K = 5 after 6 steps: it is in the table, not on this linear axis)
+ml plot-data losses $(ck maml-paper-k5 fomaml-paper reptile-paper transfer-paper random-paper) --samples 5 --updates 10 --lr 0.01 --out docs/paper-k5-losses --quiet
 ml plot-data curves $(for c in maml-paper-k5 fomaml-paper reptile-paper transfer-paper; do printf -- '--run checkpoints/%s ' "$c"; done) --out docs/paper-curves --quiet
 ml plot-data fit $(ck $FLUX) --wave 4,1 --samples 10 --updates 32 --lr 0.02 --seed 1 --out docs/flux-fit --quiet
 ml plot-data fit $(ck $FLUX) --wave 4,1 --samples 5 --updates 10 --lr 0.02 --sample-range 0,5 --seed 1 --out docs/flux-robustness-fit --quiet

@@ -57,6 +57,8 @@ const EXPERIMENTS = [
 ];
 
 const show = (v) => (v === null || v === undefined ? '-' : Number(v).toFixed(3));
+// a mean that overflowed (some tasks' fine-tuning diverged) is stored as null or a huge number
+const showMean = (s) => (s.mean === null || !Number.isFinite(s.mean) || s.mean > 1e3 ? 'diverged' : `${show(s.mean)} +- ${show(s.ci95)}`);
 const refCell = (values) => (values ? values.map(show).join(' / ') : '');
 const percent = (v) => `${(100 * v).toFixed(1)}%`;
 
@@ -77,7 +79,7 @@ for (const e of EXPERIMENTS) {
   console.log(`|${header.map(() => ' --- ').join('|')}|`);
   for (const r of report.results) {
     const name = basename(r.checkpoint);
-    const cells = [name, r.algo ?? '', ...e.steps.map((s) => `${show(r.byUpdate[s].mean)} +- ${show(r.byUpdate[s].ci95)}`)];
+    const cells = [name, r.algo ?? "", ...e.steps.map((s) => showMean(r.byUpdate[s]))];
     if (hasPublished) cells.push(refCell(e.reference[name]?.published));
     if (hasPeer) cells.push(refCell(e.reference[name]?.peer));
     if (hasPhase) cells.push(r.phaseAccuracy ? e.steps.map((s) => percent(r.phaseAccuracy[s])).join(' / ') : '');
