@@ -27,7 +27,7 @@ async function run(action: () => Promise<number>): Promise<void> {
 
 export function buildProgram(): Command {
   const program = new Command('metalearn')
-    .description('Gradient-based meta-learning (MAML, FOMAML, Reptile) on sine-wave regression, on TensorFlow.js')
+    .description('Gradient-based meta-learning (MAML, FOMAML, Reptile, Meta-SGD, DAML) on sine-wave regression, on TensorFlow.js')
     .version(VERSION)
     .option('--debug', 'print stack traces of errors')
     // commander's errors (unknown command or option, missing value) on one line, with a pointer to --help
