@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Activation, LossKind } from './config.js';
 import { autodiffGradients, backprop } from './gradients.js';
-import type { Params } from './model.js';
+import { isPerTask, type Params } from './model.js';
 import type { PointSet } from './tasks.js';
 
 export interface AdaptOptions {
@@ -44,7 +44,8 @@ export function sgdStep(fast: Params, points: PointSet, opts: AdaptOptions): Par
   if (clipGrad === null && !rates) steps = taskGradients(fast, points, opts, lr); // lr folded into backpropagation
   else {
     const grads = taskGradients(fast, points, opts, 1);
-    steps = (clipGrad === null ? grads : clipByGlobalNorm(grads, clipGrad, true)).map((g, i) => tf.mul(g, rates ? rates[i] : lr)); // rates broadcast over tasks
+    // one task may come in the shared layout; rates broadcast over tasks
+    steps = (clipGrad === null ? grads : clipByGlobalNorm(grads, clipGrad, isPerTask(grads))).map((g, i) => tf.mul(g, rates ? rates[i] : lr));
   }
   return fast.map((p, i) => tf.sub(p, steps[i]));
 }

@@ -17,10 +17,9 @@ import * as tf from '@tensorflow/tfjs';
 import { LEARNERS } from './algorithms/index.js';
 import { BACKENDS, useBackend, type BackendChoice } from './backend.js';
 import { readConfigFile, resolveConfig, type TrainConfig } from './config.js';
-import { initParams } from './model.js';
-import { createMetaOptimizer, metaLrAt } from './optim.js';
+import { metaLrAt } from './optim.js';
 import { Rng } from './rng.js';
-import { metaIteration } from './train.js';
+import { initialTensors, metaIteration, trainable } from './train.js';
 
 const WORKLOADS = ['maml-paper', 'fomaml-paper', 'fomaml-flux', 'reptile-flux', 'maml-blog', 'transfer-flux'];
 const PEER = fileURLToPath(new URL('../../../shared/peers/torch_sine.py', import.meta.url));
@@ -63,12 +62,10 @@ function configFor(workload: string, overrides: Partial<TrainConfig>): TrainConf
 /** metalearn's median ms per meta-iteration over `windows` windows after a warm-up, with a kernel profile of one iteration. */
 async function measureOurs(config: TrainConfig, o: { windows: number; iterations: number; warmup: number }) {
   const learner = LEARNERS[config.algo];
-  const initial = initParams(config.hidden, new Rng('bench:init'));
-  const params = initial.map((t) => tf.variable(t));
-  tf.dispose(initial);
-  const optimizer = createMetaOptimizer(config, params);
+  const { initial, extras } = initialTensors(config);
+  const state = trainable(config, initial, extras);
   const rng = new Rng('bench');
-  const step = (i: number) => metaIteration(learner, params, optimizer, config, rng, metaLrAt(config, i));
+  const step = (i: number) => metaIteration(learner, state.params, state.optimizer, config, rng, metaLrAt(config, i), state.extras);
   for (let i = 0; i < o.warmup; i++) step(i).dispose();
   const tensorsBefore = tf.memory().numTensors;
   const profiled = 5;
@@ -93,8 +90,7 @@ async function measureOurs(config: TrainConfig, o: { windows: number; iterations
     windowsMs.push((performance.now() - start) / o.iterations);
   }
   const tensorsAfter = tf.memory().numTensors;
-  optimizer.dispose();
-  tf.dispose(params);
+  state.dispose();
   return { msPerIter: median(windowsMs), windowsMs, kernelsPerIter: profile.kernels.length / profiled, kernelProfile, tensorsBefore, tensorsAfter };
 }
 
@@ -120,15 +116,16 @@ async function measure(workload: string, settings: string, overrides: Partial<Tr
 async function soak(workload: string, iterations: number) {
   const config = configFor(workload, {});
   const learner = LEARNERS[config.algo];
-  const params = initParams(config.hidden, new Rng('soak:init')).map((t) => tf.variable(t));
-  const optimizer = createMetaOptimizer(config, params);
+  const { initial, extras } = initialTensors(config);
+  const state = trainable(config, initial, extras);
   const rng = new Rng('soak');
   const samples: { iteration: number; tensors: number; rssMb: number }[] = [];
   const every = Math.max(1, Math.floor(iterations / 10));
   for (let i = 1; i <= iterations; i++) {
-    metaIteration(learner, params, optimizer, config, rng, metaLrAt(config, i)).dispose();
+    metaIteration(learner, state.params, state.optimizer, config, rng, metaLrAt(config, i), state.extras).dispose();
     if (i === 1 || i % every === 0) samples.push({ iteration: i, tensors: tf.memory().numTensors, rssMb: process.memoryUsage().rss / 2 ** 20 });
   }
+  state.dispose();
   return { workload, iterations, samples };
 }
 

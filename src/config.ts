@@ -145,11 +145,14 @@ export const trainConfigSchema = z
     if (c.supportGrid && c.queryGrid && (c.algo === 'maml' || c.algo === 'fomaml' || c.algo === 'meta-sgd') && c.support === c.query) {
       ctx.addIssue({ code: 'custom', path: ['queryGrid'], message: 'support and query would be the same grid points' });
     }
-    if (c.algo === 'daml' && c.sourceRanges?.length !== c.phases?.length) {
+    if (c.algo === 'daml' && (!c.phases || c.sourceRanges?.length !== c.phases.length)) {
       ctx.addIssue({ code: 'custom', path: ['sourceRanges'], message: `daml needs one source range per phase of --phases (${c.phases?.length ?? 'none'} phase(s), ${c.sourceRanges?.length ?? 'no'} range(s))` });
     }
     if (c.algo !== 'daml' && c.sourceRanges !== null) {
       ctx.addIssue({ code: 'custom', path: ['sourceRanges'], message: 'is for daml only' });
+    }
+    if (c.algo !== 'daml' && JSON.stringify(c.adaptHidden) !== JSON.stringify(BASE_DEFAULTS.adaptHidden)) {
+      ctx.addIssue({ code: 'custom', path: ['adaptHidden'], message: 'is for daml only' });
     }
   });
 

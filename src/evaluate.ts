@@ -66,7 +66,7 @@ export interface FineTuneOptions {
 export interface FineTuneResult {
   /** losses[u][t]: grid MSE of task t after u updates, u = 0..updates. */
   losses: Float32Array[];
-  /** With the set's phaseGrids: phaseHits[u][t] is 1 when after u updates task t's fit is nearest (grid MSE) to its own wave among the family's phases. */
+  /** With the set's phaseGrids: phaseHits[u][t] is 1 when after u updates task t's fit is nearer (grid MSE) to its own wave than to any other phase's. */
   phaseHits?: Float32Array[];
   predictionsBefore?: Float32Array;
   predictionsAfter?: Float32Array;
@@ -82,10 +82,17 @@ export function fineTune(params: Params, set: EvalSet, o: FineTuneOptions): Fine
       const pred = forward(p, set.grid.x, o.activation);
       const loss = taskLosses(pred, set.grid.y, 'mse');
       if (set.phaseGrids.length === 0) return [loss];
-      const nearest = tf.min(tf.stack(set.phaseGrids.map((y) => taskLosses(pred, y, 'mse'))), 0);
-      return [loss, tf.cast(tf.lessEqual(loss, nearest), 'float32')];
+      // a hit: the task's own wave is the only phase fitted this well (a tie, e.g. predicting 0 for
+      // sin and -sin, is no hit); the tolerance absorbs rounding between the two grids of its own phase
+      const asGood = tf.sum(tf.cast(tf.lessEqual(tf.stack(set.phaseGrids.map((y) => taskLosses(pred, y, 'mse'))), tf.add(tf.mul(loss, 1 + 1e-5), 1e-12)), 'float32'), 0); // [tasks]
+      return [loss, tf.cast(tf.equal(asGood, 1), 'float32')];
     });
-  const predict = (p: Params) => tf.tidy(() => forward(p, set.grid.x, o.activation)).dataSync() as Float32Array;
+  const predict = (p: Params) => {
+    const pred = tf.tidy(() => forward(p, set.grid.x, o.activation));
+    const values = pred.dataSync() as Float32Array;
+    pred.dispose();
+    return values;
+  };
   let fast = tf.tidy(() => perTaskCopies(params, set.tasks.length)); // owned here, so every step can free the last
   const result: FineTuneResult = { losses: [], ...(set.phaseGrids.length ? { phaseHits: [] } : {}) };
   if (o.keepPredictions) result.predictionsBefore = predict(fast);

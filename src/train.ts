@@ -97,6 +97,36 @@ function sampleMetaBatch(rng: Rng, config: TrainConfig, withQuery: boolean): Met
 }
 
 /** A learner's extra tensors at their initial values, drawn from a stream of their own (the MLP's stays as it was). */
+/** What a run trains: the MLP and the learner's extras as variables, and one meta-optimizer over all of them. */
+export interface Trainable {
+  params: tf.Variable[];
+  extras: Record<string, tf.Variable[]>;
+  optimizer: MetaOptimizer;
+  dispose(): void;
+}
+
+/** Makes variables of the starting tensors (and frees those), with a fresh meta-optimizer. A fresh run starts from initialTensors. */
+export function trainable(config: TrainConfig, initial: tf.Tensor[], startExtras: Extras): Trainable {
+  const params = initial.map((t) => tf.variable(t, true));
+  const extras = Object.fromEntries(Object.entries(startExtras).map(([name, ts]) => [name, ts.map((t) => tf.variable(t, true))]));
+  tf.dispose([...initial, ...Object.values(startExtras).flat()]);
+  const optimizer = createMetaOptimizer(config, [...params, ...Object.values(extras).flat()]);
+  return {
+    params,
+    extras,
+    optimizer,
+    dispose() {
+      tf.dispose([...params, ...Object.values(extras).flat()]);
+      optimizer.dispose();
+    },
+  };
+}
+
+/** The starting point of a fresh run: the MLP's initialisation and the learner's extras, drawn from the seed. */
+export function initialTensors(config: TrainConfig): { initial: tf.Tensor[]; extras: Extras } {
+  return { initial: initParams(config.hidden, new Rng(`${config.seed}:init`)), extras: drawExtras(LEARNERS[config.algo], config) };
+}
+
 function drawExtras(learner: MetaLearner, config: TrainConfig): Extras {
   const rng = new Rng(`${config.seed}:extras`);
   return Object.fromEntries(Object.entries(learner.extras?.(config) ?? {}).map(([name, group]) => [name, group.init(rng)]));
@@ -153,15 +183,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   } else {
     prepareRunDir(o.runDir, o.force ?? false);
     rng = new Rng(config.seed);
-    initial = initParams(config.hidden, new Rng(`${config.seed}:init`));
-    startExtras = drawExtras(LEARNERS[config.algo], config);
+    ({ initial, extras: startExtras } = initialTensors(config));
     curve = { formatVersion: FORMAT_VERSION, algo: config.algo, backend: o.backend, metalearnVersion: VERSION, train: [], validation: [] };
   }
   const learner = LEARNERS[config.algo];
-  const params = initial.map((t) => tf.variable(t, true));
-  const extras = Object.fromEntries(Object.entries(startExtras).map(([name, ts]) => [name, ts.map((t) => tf.variable(t, true))]));
-  tf.dispose([...initial, ...Object.values(startExtras).flat()]);
-  const optimizer = createMetaOptimizer(config, [...params, ...Object.values(extras).flat()]);
+  const state = trainable(config, initial, startExtras);
+  const { params, extras, optimizer } = state;
   const valSet = validationSet(config);
   const clock = Date.now();
   const seconds = () => secondsBefore + (Date.now() - clock) / 1000;
@@ -209,6 +236,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
   };
   const validate = (): ValidationPoint => {
+    checkFinite(); // a diverged meta-loss is named at its own iteration, before the validation that it spoils
     const step = learner.fineTuning?.(extras).step;
     const losses = fineTune(params, valSet, { updates: config.valUpdates, lr: config.innerLr, loss: config.loss, activation: config.activation, step }).losses;
     const point = { iteration, before: summarize(losses[0]).mean, after: summarize(losses[losses.length - 1]).mean, seconds: seconds() };
@@ -250,8 +278,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     if (total === 0) o.onProgress?.({ iteration, total, metaLoss: null, validation: curve.validation.at(-1) ?? null });
   } finally {
-    tf.dispose([...params, ...Object.values(extras).flat(), windowSum, ...windowLosses]);
-    optimizer.dispose();
+    tf.dispose([windowSum, ...windowLosses]);
+    state.dispose();
     disposeEvalSet(valSet);
   }
   const leaked = tf.memory().numTensors - startTensors;

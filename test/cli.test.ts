@@ -70,6 +70,17 @@ describe('metalearn CLI', () => {
     assert.equal(metalearn(...args, '--force').code, 0);
   });
 
+  it('extends a run with --resume --iterations, but not one whose outer step size is annealed over its length', () => {
+    assert.equal(metalearn('train', '--algo', 'reptile', '--iterations', '6', '--name', 'extend', '--quiet').code, 0);
+    const extended = metalearn('train', '--resume', 'checkpoints/extend', '--iterations', '9', '--json');
+    assert.equal(extended.code, 0, extended.stderr);
+    assert.equal(JSON.parse(extended.stdout.trim().split('\n').at(-1)!).iteration, 9);
+    assert.equal(metalearn('train', '--algo', 'reptile', '--iterations', '6', '--meta-lr-final', '0', '--name', 'annealed', '--quiet').code, 0);
+    const refused = metalearn('train', '--resume', 'checkpoints/annealed', '--iterations', '9');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /iterations = 6, not 9 \(its outer step size is annealed/);
+  });
+
   it('rejects an unknown algorithm with one line and exit code 2', () => {
     const r = metalearn('train', '--algo', 'mammal');
     assert.equal(r.code, 2);

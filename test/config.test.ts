@@ -39,6 +39,10 @@ describe('configs', () => {
     assert.ok(Number.isNaN(parseNumber('0x10')));
     assert.ok(Number.isNaN(parseNumber('3 tasks')));
   });
+  it('options of one algorithm are refused for the others, and daml needs its phases', () => {
+    assert.throws(() => resolveConfig({}, { algo: 'maml', adaptHidden: [8] }), /'adaptHidden' \(--adapt-hidden\) is for daml only/);
+    assert.throws(() => resolveConfig({}, { algo: 'daml', phases: null, sourceRanges: null }), /daml needs one source range per phase/);
+  });
   it('wrong values are rejected with a message naming the key', () => {
     assert.throws(() => resolveConfig({}, { metaBatch: 0 }), (e: Error) => e instanceof UsageError && /'metaBatch' \(--meta-batch\)/.test(e.message));
     assert.throws(() => resolveConfig({}, { innerLr: -1 }), /'innerLr' \(--inner-lr\) must be greater than 0/);

@@ -48,6 +48,24 @@ forEachBackend('evaluation statistics', (backend) => {
     disposeEvalSet(set);
   });
 
+  it('right phase: a fit equally near two phases (predicting 0 for sin and -sin) is no hit', () => {
+    const set = makeEvalSet({ ...BASE_DEFAULTS, amplitude: [1, 1], phases: [0, Math.PI] }, { tasks: 10, samples: 4, seed: 4 });
+    const { phaseHits } = fineTune(constantModel([8], 0), set, { updates: 0, lr: 0.01, loss: 'mse', activation: 'relu' });
+    assert.equal(summarize(phaseHits![0]).mean, 0);
+    disposeEvalSet(set);
+  });
+
+  it('fine-tuning with predictions kept leaves the tensor count as it was', () => {
+    const params = constantModel([8], 0.5);
+    const set = makeEvalSet(BASE_DEFAULTS, { tasks: 3, samples: 4, seed: 5 });
+    const before = tf.memory().numTensors;
+    const r = fineTune(params, set, { updates: 2, lr: 0.01, loss: 'mse', activation: 'relu', keepPredictions: true });
+    assert.equal(r.predictionsAfter!.length, 3 * GRID_POINTS);
+    assert.equal(tf.memory().numTensors, before);
+    disposeEvalSet(set);
+    tf.dispose(params);
+  });
+
   it('summarize: mean, sample standard deviation and 1.96 sd / sqrt(n)', () => {
     const s = summarize([1, 2, 3, 4]);
     assert.equal(s.mean, 2.5);

@@ -11,6 +11,7 @@ import { defaultsFor, resolveEvalConfig, type Algorithm, type TrainConfig } from
 import { disposeEvalSet, fineTune, makeEvalSet, summarize } from '../src/evaluate.js';
 import { evaluateCheckpoints, type CheckpointResult } from '../src/report.js';
 import { train } from '../src/train.js';
+import { clipByGlobalNorm } from '../src/adapt.js';
 import { forEachBackend } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-test-'));
@@ -135,6 +136,28 @@ forEachBackend('memory', (backend) => {
       });
       assert.equal(counts.length, 2);
       assert.equal(counts[1], counts[0]);
+    });
+  }
+});
+
+forEachBackend('gradient clipping', (backend) => {
+  it('scales gradients to the bound: per task (leading axis) or over all of them', () => {
+    tf.tidy(() => {
+      const grads = [tf.tensor3d([[[3]], [[0.3]]]), tf.tensor2d([[4], [0.4]])]; // task norms 5 and 0.5
+      const perTask = clipByGlobalNorm(grads, 1, true).map((g) => [...g.dataSync()]);
+      assert.deepEqual(perTask.map((g) => g.map((v) => +v.toFixed(6))), [[0.6, 0.3], [0.8, 0.4]]);
+      const global = clipByGlobalNorm([tf.tensor1d([3]), tf.tensor1d([4])], 1, false).map((g) => +g.dataSync()[0].toFixed(6));
+      assert.deepEqual(global, [0.6, 0.8]);
+    });
+  });
+  for (const algo of ['maml', 'fomaml', 'reptile', 'meta-sgd', 'daml'] as const) {
+    it(`${algo} trains with --clip-grad on one task and on several`, async () => {
+      for (const metaBatch of [1, 3]) {
+        const config = { ...briefConfig(algo, 3), metaBatch, clipGrad: 0.5, hidden: [8], valTasks: 2 };
+        const result = await train({ config, runDir: join(scratch, `${backend}-${algo}-clip-${metaBatch}`), backend, force: true });
+        assert.equal(result.iteration, 3);
+        assert.ok(result.curve.train.every((p) => Number.isFinite(p.metaLoss)));
+      }
     });
   }
 });

@@ -8,7 +8,7 @@
 // matMul and concat differentiate twice correctly in TF.js; tanh is model.ts's own). The
 // batch's labeled support points are not used.
 import * as tf from '@tensorflow/tfjs';
-import type { AdaptOptions } from '../adapt.js';
+import { clipByGlobalNorm, type AdaptOptions } from '../adapt.js';
 import type { Activation } from '../config.js';
 import type { EvalSet } from '../evaluate.js';
 import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, taskLosses, type Params } from '../model.js';
@@ -27,11 +27,12 @@ export function adaptationLosses(params: Params, net: Params, x: tf.Tensor3D, ac
 }
 
 /** One step of every task down its learned loss: per-task phi [tasks, ...] (shared theta is copied per task first). */
-export function unlabeledStep(fast: Params, net: Params, x: tf.Tensor3D, opts: Pick<AdaptOptions, 'lr' | 'activation'>): Params {
+export function unlabeledStep(fast: Params, net: Params, x: tf.Tensor3D, opts: Pick<AdaptOptions, 'lr' | 'activation' | 'clipGrad'>): Params {
   const phi = isPerTask(fast) ? fast : perTaskCopies(fast, x.shape[0]);
   // summed over tasks: each task's gradient is its own slice of the per-task params
   const grads = tf.grads((...ps: tf.Tensor[]) => tf.sum(adaptationLosses(ps, net, x, opts.activation)))(phi);
-  return phi.map((p, i) => tf.sub(p, tf.mul(grads[i], opts.lr)));
+  const clipped = opts.clipGrad === null ? grads : clipByGlobalNorm(grads, opts.clipGrad, true);
+  return phi.map((p, i) => tf.sub(p, tf.mul(clipped[i], opts.lr)));
 }
 
 /** The unlabeled inputs of an eval set's update u: drawn from the set's seed, the same for every model. */
@@ -49,7 +50,7 @@ export const daml: MetaLearner = {
   metaGradient(params, batch, config, rng, extras) {
     const net = extras.adaptationNet;
     const query = batch.query!;
-    const opts = { lr: config.innerLr, activation: config.activation };
+    const opts = { lr: config.innerLr, activation: config.activation, clipGrad: config.clipGrad };
     const sources = Array.from({ length: config.innerSteps }, () => sampleSourceInputs(rng, config, batch.tasks, config.support)); // [tasks, support, 1] per step
     try {
       const vars = [...params, ...net];

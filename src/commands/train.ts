@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadTrainState } from '../checkpoint.js';
 import { flagValues, helpWithDefault, parseOptions, readConfigFile, resolveConfig, TRAIN_OPTIONS, UsageError, type OptionKey, type TrainConfig } from '../config.js';
 import { BACKENDS, useBackend, type BackendChoice } from '../backend.js';
+import { LEARNERS } from '../algorithms/index.js';
 import { checkRunDir, RESUMABLE_CHANGES, train } from '../train.js';
 import { dim, fmt, good, heading, Output } from './output.js';
 
@@ -40,15 +41,20 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   let config: TrainConfig;
   let runDir: string;
   let trainedOn: string | null = null;
+  let startIteration = 0;
   const resumeDir = flags.resume as string | undefined;
   if (resumeDir) {
     if (flags.force || flags.name) throw new UsageError('--resume continues its own directory: drop --force and --name');
     const { state } = loadTrainState(resumeDir);
     const saved = state.config;
+    startIteration = state.iteration;
     const requested = { ...fromFile, ...parseOptions(fromFlags, 'options') } as Record<string, unknown>;
-    const conflicts = Object.entries(requested).filter(([k, v]) => !resumable(k) && !sameValue(v, saved[k as OptionKey]));
+    // an annealed outer step size is scheduled over the run's length: extending the run would restart the schedule
+    const fixed = (k: string) => !resumable(k) || (k === 'iterations' && saved.metaLrFinal !== null);
+    const conflicts = Object.entries(requested).filter(([k, v]) => fixed(k) && !sameValue(v, saved[k as OptionKey]));
     if (conflicts.length > 0) {
-      const differences = conflicts.map(([k, v]) => `${k} = ${JSON.stringify(saved[k as OptionKey])}, not ${JSON.stringify(v)}`);
+      const why = (k: string) => (resumable(k) ? ` (its outer step size is annealed to --meta-lr-final over those iterations)` : '');
+      const differences = conflicts.map(([k, v]) => `${k} = ${JSON.stringify(saved[k as OptionKey])}, not ${JSON.stringify(v)}${why(k)}`);
       throw new UsageError(`--resume ${resumeDir}: the run was trained with ${differences.join('; ')}: start a new run (--name) to change ${conflicts.length > 1 ? 'them' : 'it'}`);
     }
     config = resolveConfig(saved, Object.fromEntries(Object.entries(requested).filter(([k]) => resumable(k))), `--resume ${resumeDir}`);
@@ -61,10 +67,11 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
     checkRunDir(runDir, Boolean(flags.force)); // before the backend starts and anything is printed
   }
   const backend = await useBackend(backendChoice);
+  const total = LEARNERS[config.algo].trains ? config.iterations : 0; // random trains nothing
   out.info(`${heading('metalearn train')} ${config.algo} on ${backend} -> ${runDir}${resumeDir ? ' (resuming)' : ''}`);
   out.info(
     dim(
-      `  ${config.iterations} iterations, meta-batch ${config.metaBatch}, ${config.innerSteps} inner step(s) at ${config.innerLr}, ` +
+      `  ${total} iterations, meta-batch ${config.metaBatch}, ${config.innerSteps} inner step(s) at ${config.innerLr}, ` +
         `${config.metaOptimizer} ${config.metaLr}, MLP 1-${config.hidden.join('-')}-1 ${config.activation}, K=${config.support}, loss ${config.loss}, seed ${config.seed}`,
     ),
   );
@@ -73,7 +80,7 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   }
   out.event({ event: 'start', runDir, backend, config });
 
-  const bar = out.progressBar(config.iterations);
+  const bar = out.progressBar(total);
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopSignal) process.exit(signal === 'SIGINT' ? 130 : 143); // a second Ctrl-C: leave now
@@ -84,9 +91,8 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const started = Date.now();
-  let startIteration: number | null = null;
   let lastVal = '-';
-  bar?.start(config.iterations, 0, { loss: '-', val: lastVal, rate: '-' });
+  bar?.start(total, startIteration, { loss: '-', val: lastVal, rate: '-' });
   try {
     const result = await train({
       config,
@@ -96,7 +102,6 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
       force: Boolean(flags.force),
       shouldStop: () => stopSignal !== null,
       onProgress: (p) => {
-        startIteration ??= p.iteration;
         const rate = (p.iteration - startIteration) / Math.max(1e-3, (Date.now() - started) / 1000);
         if (p.validation) lastVal = fmt(p.validation.after);
         bar?.update(p.iteration, { loss: fmt(p.metaLoss), val: lastVal, rate: rate.toFixed(0) });
@@ -114,7 +119,7 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
       return stopSignal === 'SIGTERM' ? 143 : 130;
     }
     out.info(
-      `${good('done')}: ${result.iteration} iterations in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+      `${good('done')}: ${result.iteration - startIteration} iterations in ${((Date.now() - started) / 1000).toFixed(1)} s (${result.iteration} in all); ` +
         `validation MSE ${fmt(val?.before)} before, ${fmt(val?.after)} after ${config.valUpdates} step(s) (${config.valTasks} tasks, K=${config.valSamples})`,
     );
     out.info(`checkpoint: ${runDir}  (evaluate: npx metalearn eval --checkpoint ${runDir})`);
