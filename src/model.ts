@@ -7,11 +7,6 @@ import type { Rng } from './rng.js';
 
 export type Params = tf.Tensor[];
 
-export interface Architecture {
-  hidden: number[];
-  activation: Activation;
-}
-
 /** Layer widths from input to output: inputs (1 for the sine MLP), ...hidden, 1. */
 export function layerSizes(hidden: number[], inputs = 1): number[] {
   return [inputs, ...hidden, 1];

@@ -13,6 +13,7 @@ import { pointSet, sampleInputs, sampleSourceInputs, sampleTasks } from '../src/
 import { forEachBackend, relativeNormError } from './helpers.js';
 import { directionalDerivatives, fromArrays, refDamlMetaLoss, refMetaLoss, type RefDamlTask, type RefTask } from './reference.js';
 
+// The nested-gradient mechanism that the autodiff route (tf.grads inside tf.variableGrads) is built on.
 forEachBackend('JAX post numerics check', () => {
   it('g(x) = x^2 + y at x0 = 2, y = 1: MAML objective g(x - g\'(x)) is 5 and x0 - its derivative is -2', () => {
     const y = tf.scalar(1);
@@ -23,10 +24,12 @@ forEachBackend('JAX post numerics check', () => {
     };
     const x0 = tf.scalar(2);
     assert.equal(mamlObjective(x0).dataSync()[0], 5);
-    // d/dx g(x - 2x) = d/dx (x^2 + 1) = 2x = 4; x0 - 4 = -2. A first-order method would see -(2 * -2) = 4 too,
-    // but only a correct second-order term gives the (1 - 2) chain factor: check the value itself.
+    // d/dx g(x - 2x) = d/dx (x^2 + 1) = 2x = 4, so x0 - 4 = -2. Holding g'(x) constant (first order) would
+    // give g'(x0 - g'(x0)) = g'(-2) = -4 instead, and x0 + 4 = 6: the value tells the two apart.
     const derivative = tf.grad(mamlObjective)(x0).dataSync()[0];
     assert.equal(2 - derivative, -2);
+    const firstOrder = tf.grad(g)(tf.sub(x0, tf.grad(g)(x0))).dataSync()[0];
+    assert.equal(2 - firstOrder, 6);
   });
 });
 

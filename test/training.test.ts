@@ -30,10 +30,13 @@ function briefConfig(algo: Algorithm, iterations: number): TrainConfig {
 /** For the bookkeeping tests (resume, memory): daml's nested gradients cost the most per inner step; two steps and a small adaptation network show the same. */
 const lighter = (algo: Algorithm) => (algo === 'daml' ? { innerSteps: 2, valUpdates: 2, adaptHidden: [8] } : {});
 
-async function trainBriefly(algo: Algorithm, iterations: number, backend: string): Promise<string> {
+const briefRuns = new Map<string, Promise<string>>();
+
+/** Trains a brief run once per backend, algorithm and length; tests that compare runs share it, in any order. */
+function trainBriefly(algo: Algorithm, iterations: number, backend: string): Promise<string> {
   const runDir = join(scratch, `${backend}-${algo}-${iterations}`);
-  await train({ config: briefConfig(algo, iterations), runDir, backend, force: true });
-  return runDir;
+  if (!briefRuns.has(runDir)) briefRuns.set(runDir, train({ config: briefConfig(algo, iterations), runDir, backend, force: true }).then(() => runDir));
+  return briefRuns.get(runDir)!;
 }
 
 /** Mean grid MSE before and after 5 SGD steps (at the run's inner lr) on 10 support points of 200 held-out tasks. */
@@ -78,7 +81,7 @@ forEachBackend('brief meta-training', (backend) => {
     }
   });
   it("meta-sgd: one step at its learned rates beats maml's one step on the same tasks", async () => {
-    const [metaSgd, maml] = evaluateRuns([await trainBriefly('meta-sgd', 1000, backend), join(scratch, `${backend}-maml-1000`)], backend, { samples: 10, updates: 1 });
+    const [metaSgd, maml] = evaluateRuns([await trainBriefly('meta-sgd', 1000, backend), await trainBriefly('maml', 1000, backend)], backend, { samples: 10, updates: 1 });
     assert.equal(metaSgd.lr, 'learned');
     const [mine, theirs] = [metaSgd.byUpdate[1].mean, maml.byUpdate[1].mean];
     assert.ok(mine < 0.8 * theirs, `meta-sgd ${mine.toFixed(3)} vs maml ${theirs.toFixed(3)} after one step`);

@@ -1,4 +1,6 @@
-// DAML, domain-adaptive meta-learning, as in the PyTorch post (shared/seeds/002): the inner
+// DAML, domain-adaptive meta-learning: Yu, Finn et al., "One-Shot Imitation from Observing
+// Humans via Domain-Adaptive Meta-Learning", RSS 2018 (arXiv:1802.01557), on the sine
+// experiment of the PyTorch post "Meta Learning in PyTorch" (2018). The inner
 // loop sees no labels. It descends a learned adaptation loss, a second network N_w (ReLU,
 // --adapt-hidden) over the MLP's output and hidden activations at unlabeled inputs u drawn
 // from the task's source domain, new ones at every step:
@@ -14,7 +16,7 @@ import type { EvalSet } from '../evaluate.js';
 import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, taskLosses, type Params } from '../model.js';
 import { Rng } from '../rng.js';
 import { sampleSourceInputs } from '../tasks.js';
-import type { MetaLearner } from './types.js';
+import { autodiffMetaGradient, type MetaLearner } from './types.js';
 
 /**
  * The learned adaptation loss of each task [tasks] at its unlabeled inputs x [tasks, n, 1]:
@@ -53,12 +55,10 @@ export const daml: MetaLearner = {
     const opts = { lr: config.innerLr, activation: config.activation, clipGrad: config.clipGrad };
     const sources = Array.from({ length: config.innerSteps }, () => sampleSourceInputs(rng, config, batch.tasks, config.support)); // [tasks, support, 1] per step
     try {
-      const vars = [...params, ...net];
-      const { value, grads } = tf.variableGrads(() => {
+      return autodiffMetaGradient(() => {
         const adapted = sources.reduce<Params>((fast, x) => unlabeledStep(fast, net, x, opts), params);
         return tf.mean(taskLosses(forward(adapted, query.x, config.activation), query.y, config.loss)) as tf.Scalar;
-      }, vars);
-      return { loss: value, grads: vars.map((v) => grads[v.name]) };
+      }, [...params, ...net]);
     } finally {
       tf.dispose(sources);
     }

@@ -14,7 +14,7 @@ import { adapt, sgdStep } from '../adapt.js';
 import type { TrainConfig } from '../config.js';
 import { backprop, hessianVectorProduct, sumOverTasks, type Backprop } from '../gradients.js';
 import { forward, residualLosses, taskLosses, type Params } from '../model.js';
-import { adaptOptions, type MetaBatch, type MetaGradient, type MetaLearner } from './types.js';
+import { adaptOptions, autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearner } from './types.js';
 
 /** metaLoss(params, batch): mean over tasks of the query loss after adaptation (at innerLr, or at Meta-SGD's per-parameter rates). */
 export function metaLoss(params: Params, batch: MetaBatch, config: TrainConfig, autodiff = false, rates?: Params): tf.Scalar {
@@ -23,36 +23,49 @@ export function metaLoss(params: Params, batch: MetaBatch, config: TrainConfig, 
   return tf.mean(taskLosses(forward(adapted, query.x, config.activation), query.y, config.loss));
 }
 
-function autodiffGradient(params: tf.Variable[], batch: MetaBatch, config: TrainConfig): MetaGradient {
-  const { value, grads } = tf.variableGrads(() => metaLoss(params, batch, config, true), params);
-  return { loss: value, grads: params.map((p) => grads[p.name]) };
+/**
+ * The analytic route. Each inner step is phi' = phi - r (.) g(phi), r the scalar inner lr (maml) or learned
+ * per-parameter rates (meta-sgd); the reverse sweep is v <- v - H(phi) (r (.) v) (H symmetric, r diagonal), and
+ * with rates also d/dr -= sum_t g_t (.) v_t. First order (fomaml) skips the sweep: the inner gradients are constants.
+ * Returns the meta-gradient of theta (shapes of params) and, with rates, of the rates.
+ */
+export function analyticMetaGradient(params: Params, batch: MetaBatch, config: TrainConfig, o: { firstOrder?: boolean; rates?: Params }) {
+  const opts = adaptOptions(config);
+  const query = batch.query!;
+  const { rates } = o;
+  const scale = rates ? 1 : opts.lr; // a scalar lr is folded into backpropagation
+  const rated = (g: tf.Tensor, i: number) => (rates ? tf.mul(rates[i], g) : g);
+  // phi_0 = theta, ..., and for the second-order sweep, each step's point and backprop
+  const steps: { at: Params; inner: Backprop }[] = [];
+  let fast: Params = params;
+  for (let s = 0; s < opts.steps; s++) {
+    if (o.firstOrder) fast = sgdStep(fast, batch.support, opts);
+    else {
+      const inner = backprop(fast, batch.support, opts, scale); // scale g_t(phi_s), [tasks, ...shape]
+      steps.push({ at: fast, inner });
+      fast = fast.map((p, i) => tf.sub(p, rated(inner.grads[i], i)));
+    }
+  }
+  const outer = backprop(fast, query, opts, 1 / query.x.shape[0]); // v = d(mean query loss)/d phi
+  let v = outer.grads; // [tasks, ...shape] (shared shapes for a single task)
+  const rateTerms: Params[] = []; // sum_t g_t (.) v_t of each step, the shapes of the rates
+  for (const { at, inner } of steps.reverse()) {
+    if (rates) rateTerms.push(sumOverTasks(inner.grads.map((g, i) => tf.mul(g, v[i])), rates));
+    const hv = hessianVectorProduct(at, inner, v.map(rated), opts, scale); // H(phi_s) (r (.) v)
+    v = v.map((g, i) => tf.sub(g, hv[i]));
+  }
+  return {
+    loss: tf.mean(residualLosses(outer.residual, config.loss)) as tf.Scalar,
+    grads: sumOverTasks(v, params),
+    rateGrads: rates ? rates.map((_, i) => tf.neg(tf.addN(rateTerms.map((t) => t[i])))) : [],
+  };
 }
 
 export function mamlGradient(params: tf.Variable[], batch: MetaBatch, config: TrainConfig, firstOrder: boolean): MetaGradient {
-  const secondOrderByAutodiff = !firstOrder && (config.gradients === 'autodiff' || config.clipGrad !== null);
-  if (secondOrderByAutodiff) return autodiffGradient(params, batch, config);
+  if (!firstOrder && (config.gradients === 'autodiff' || config.clipGrad !== null)) return autodiffMetaGradient(() => metaLoss(params, batch, config, true), params);
   return tf.tidy(() => {
-    const opts = adaptOptions(config);
-    const query = batch.query!;
-    const tasks = query.x.shape[0];
-    // phi_0 = theta, ..., and for the second-order sweep, each step's point and backprop
-    const steps: { at: Params; inner: Backprop }[] = [];
-    let fast: Params = params;
-    for (let s = 0; s < opts.steps; s++) {
-      if (firstOrder) fast = sgdStep(fast, batch.support, opts);
-      else {
-        const inner = backprop(fast, batch.support, opts, opts.lr); // alpha grad L_t(phi_s)
-        steps.push({ at: fast, inner });
-        fast = fast.map((p, i) => tf.sub(p, inner.grads[i]));
-      }
-    }
-    const outer = backprop(fast, query, opts, 1 / tasks); // v = d(mean query loss)/d phi_t
-    let v = outer.grads; // [tasks, ...shape] (shared shapes for a single task)
-    for (const { at, inner } of steps.reverse()) {
-      const hv = hessianVectorProduct(at, inner, v, opts, opts.lr); // alpha H(phi_s) v
-      v = v.map((g, i) => tf.sub(g, hv[i]));
-    }
-    return { loss: tf.mean(residualLosses(outer.residual, config.loss)) as tf.Scalar, grads: sumOverTasks(v, params) };
+    const { loss, grads } = analyticMetaGradient(params, batch, config, { firstOrder });
+    return { loss, grads };
   });
 }
 

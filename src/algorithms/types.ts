@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { AdaptOptions } from '../adapt.js';
 import type { TrainConfig } from '../config.js';
 import type { AdaptStep } from '../evaluate.js';
@@ -51,4 +51,10 @@ export interface MetaLearner {
 
 export function adaptOptions(config: TrainConfig, autodiff = false): AdaptOptions {
   return { steps: config.innerSteps, lr: config.innerLr, loss: config.loss, activation: config.activation, clipGrad: config.clipGrad, autodiff };
+}
+
+/** The autodiff route: the loss and its gradients with respect to vars, by tf.variableGrads. */
+export function autodiffMetaGradient(loss: () => tf.Scalar, vars: tf.Variable[]): MetaGradient {
+  const { value, grads } = tf.variableGrads(loss, vars);
+  return { loss: value, grads: vars.map((v) => grads[v.name]) };
 }
