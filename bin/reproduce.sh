@@ -20,7 +20,9 @@ mkdir -p docs/results
 for c in "${train[@]}"; do
   start=$(date +%s)
   ml train --config "configs/$c.json" --name "$c" --force --quiet
-  echo "$c: trained in $(( $(date +%s) - start )) s" | tee -a docs/results/train-times.txt
+  times=docs/results/train-times.txt
+  { grep -v "^$c: " "$times" 2>/dev/null || true; echo "$c: trained in $(( $(date +%s) - start )) s"; } | sort > "$times.new"
+  mv "$times.new" "$times"; grep "^$c: " "$times"
 done
 
 out=docs/results
