@@ -1,6 +1,7 @@
 // Shared test helpers: run a suite on each backend metalearn must support here; run the built CLI.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { describe, before } from 'node:test';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { describe, before, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backend.js';
@@ -56,4 +57,16 @@ export function relativeNormError(a: ArrayLike<number>, b: ArrayLike<number>): n
     den += b[i] ** 2;
   }
   return Math.sqrt(num / den);
+}
+
+/** Mounts a tmpfs with these options on dir (created here), or skips the test saying why when mounting is not permitted. */
+export function mountTmpfs(t: TestContext, dir: string, options: string, what: string): boolean {
+  mkdirSync(dir);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
+    return true;
+  } catch (e) {
+    t.skip(`mounting ${what} is not permitted here (${String((e as Error).message).split('\n')[0]})`);
+    return false;
+  }
 }

@@ -5,7 +5,7 @@
 // "Reliability" table points here.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backend.js';
 import { files, loadModel, loadTrainState } from '../src/checkpoint.js';
-import { runCli, startCli, type CliResult } from './helpers.js';
+import { mountTmpfs, runCli, startCli, type CliResult } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-faults-'));
 const children = new Set<ChildProcess>();
@@ -195,13 +195,7 @@ describe('faults: divergence', () => {
 describe('faults: the disk', { timeout: 60_000 }, () => {
   it('a full disk during a checkpoint: a clear error, exit 1, the previous checkpoint intact; --resume later continues', (t) => {
     const disk = join(scratch, 'tiny-disk');
-    mkdirSync(disk);
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk], { stdio: 'pipe' });
-    } catch (e) {
-      t.skip(`mounting a 64 KB tmpfs is not permitted here (${String((e as Error).message).split('\n')[0]})`);
-      return;
-    }
+    if (!mountTmpfs(t, disk, 'size=64k', 'a 64 KB tmpfs')) return;
     try {
       const dir = join(disk, 'run');
       const first = cli(...RUN, '--out-dir', disk, '--name', 'run', '--iterations', '20', '--quiet');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { files, modelJson } from '../src/checkpoint.js';
-import { runCli, type CliResult } from './helpers.js';
+import { mountTmpfs, runCli, type CliResult } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-input-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -268,13 +268,7 @@ describe('bad input: output directories and backends', () => {
 
   it('a read-only file system: refused before training starts', (t) => {
     const ro = join(scratch, 'read-only');
-    mkdirSync(ro);
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', ro], { stdio: 'pipe' });
-    } catch (e) {
-      t.skip(`mounting a read-only tmpfs is not permitted here (${String((e as Error).message).split('\n')[0]})`);
-      return;
-    }
+    if (!mountTmpfs(t, ro, 'ro,size=64k', 'a read-only tmpfs')) return;
     try {
       assertTrainRefused(['--out-dir', ro, '--algo', 'random'], /cannot write to run directory .*read-only\/random-0: read-only file system \(EROFS\)/);
     } finally {
