@@ -108,9 +108,11 @@ export function autodiffGradients(params: Params, points: PointSet, opts: LossOp
  * scale * H v for each task, H the Hessian of the task's mean loss at the point where `bp`
  * was computed (with the same scale), v per-task [tasks, ...shape]. Pearlmutter's R-operator:
  * R{.} is the directional derivative along v of each quantity of the forward and backward pass.
+ * With sumOverTasks the products are summed over tasks (shapes of the shared params).
  */
-export function hessianVectorProduct(taskParams: Params, bp: Backprop, direction: Params, opts: LossOptions, scale: number): Params {
+export function hessianVectorProduct(taskParams: Params, bp: Backprop, direction: Params, opts: LossOptions, scale: number, sumOverTasks = false): Params {
   const single = bp.residual.shape[0] === 1;
+  const summed = single || sumOverTasks; // products over all tasks' rows at once: 2-D matMuls
   const [params, v] = single ? [asShared(taskParams), asShared(direction)] : [taskParams, direction];
   const layers = params.length / 2;
   const k = bp.residual.shape[1] as number;
@@ -130,10 +132,10 @@ export function hessianVectorProduct(taskParams: Params, bp: Backprop, direction
   for (let l = layers - 1; l >= 0; l--) {
     // R{grad W_l} = R{a_l}^T e_l + a_l^T R{e_l};  R{grad b_l} = sum_k R{e_l}
     const terms: tf.Tensor[] = [];
-    if (ra[l]) terms.push(outerProduct(ra[l]!, bp.errors[l], single));
-    if (re) terms.push(outerProduct(bp.outputs[l], re, single));
+    if (ra[l]) terms.push(outerProduct(ra[l]!, bp.errors[l], summed));
+    if (re) terms.push(outerProduct(bp.outputs[l], re, summed));
     hv[2 * l] = terms.length === 1 ? terms[0] : tf.add(terms[0], terms[1]);
-    hv[2 * l + 1] = re ? tf.sum(re, single ? [0, 1] : 1) : tf.zerosLike(v[2 * l + 1]);
+    hv[2 * l + 1] = re ? tf.sum(re, summed ? [0, 1] : 1) : tf.zeros(summed ? [params[2 * l].shape.at(-1)!] : v[2 * l + 1].shape);
     if (l > 0) {
       // e_{l-1} = p act'(z_{l-1}) with p = e_l W_l^T:
       // R{e_{l-1}} = (R{e_l} W_l^T + e_l V_l^T) act'(z_{l-1}) + p act''(z_{l-1}) R{z_{l-1}}
@@ -148,5 +150,5 @@ export function hessianVectorProduct(taskParams: Params, bp: Backprop, direction
       re = next;
     }
   }
-  return single ? layoutOf(hv, direction) : hv;
+  return single && !sumOverTasks ? layoutOf(hv, direction) : hv;
 }

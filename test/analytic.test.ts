@@ -52,7 +52,12 @@ forEachBackend('analytic gradients against autodiff', () => {
         const { config, support, params } = setup(a, tasks);
         const fast = perTaskCopies(params, tasks);
         const v = fast.map((p, i) => tf.randomUniform(p.shape, -1, 1, 'float32', 100 + i));
-        const mine = flat(hessianVectorProduct(fast, backprop(fast, support, config, 0.5), v, config, 0.5));
+        const bp = backprop(fast, support, config, 0.5);
+        const perTask = hessianVectorProduct(fast, bp, v, config, 0.5);
+        const mine = flat(perTask);
+        // summed over tasks in the product itself: the sum of the per-task products
+        const summed = flat(hessianVectorProduct(fast, bp, v, config, 0.5, true));
+        assert.ok(maxRelativeError(summed, flat(sumOverTasks(perTask, params)), 1e-2) < 1e-4);
         // autodiff: d/dp (0.5 grad L(p) . v) by tf.grads of the tf.grads gradient
         const theirs = flat(
           tf.grads((...ps: tf.Tensor[]) => tf.addN(autodiffGradients(ps, support, config, 0.5).map((g, i) => tf.sum(tf.mul(g, v[i])))))(fast),

@@ -46,14 +46,16 @@ export function analyticMetaGradient(params: Params, batch: MetaBatch, config: T
       fast = fast.map((p, i) => tf.sub(p, rated(inner.grads[i], i)));
     }
   }
-  const outer = backprop(fast, query, opts, 1 / query.x.shape[0]); // v = d(mean query loss)/d phi
-  let v = outer.grads; // [tasks, ...shape] (shared shapes for a single task)
+  // v = d(mean query loss)/d phi, [tasks, ...shape]; with no sweep only its sum over tasks is needed
+  const outer = backprop(fast, query, opts, 1 / query.x.shape[0], steps.length === 0);
+  let v = outer.grads;
   const rateTerms: Params[] = []; // sum_t g_t (.) v_t of each step, the shapes of the rates
-  for (const { at, inner } of steps.reverse()) {
+  steps.reverse().forEach(({ at, inner }, j) => {
     if (rates) rateTerms.push(sumOverTasks(inner.grads.map((g, i) => tf.mul(g, v[i])), rates));
-    const hv = hessianVectorProduct(at, inner, v.map(rated), opts, scale); // H(phi_s) (r (.) v)
-    v = v.map((g, i) => tf.sub(g, hv[i]));
-  }
+    const atTheta = j === steps.length - 1; // the last product feeds only the sum over tasks
+    const hv = hessianVectorProduct(at, inner, v.map(rated), opts, scale, atTheta); // H(phi_s) (r (.) v)
+    v = (atTheta ? sumOverTasks(v, params) : v).map((g, i) => tf.sub(g, hv[i]));
+  });
   return {
     loss: tf.mean(residualLosses(outer.residual, config.loss)) as tf.Scalar,
     grads: sumOverTasks(v, params),
