@@ -331,13 +331,16 @@ export function flagValues(table: Record<string, OptionSpec>, flags: Record<stri
 }
 
 /** Options of `metalearn eval`; the task-family options are the training ones. */
+/** Defaults of `metalearn eval`, the 600 held-out tasks of the MAML code. */
+export const EVAL_DEFAULTS = { samples: 5, updates: 10, tasks: 600, seed: 1000 };
+
 export const EVAL_OPTIONS = {
-  samples: { flag: '--samples <k>', kind: 'int', help: 'support points K per task for fine-tuning (default: 5)', schema: count.default(5) },
-  updates: { flag: '--updates <n>', kind: 'int', help: 'SGD updates; the loss is reported after each (default: 10)', schema: countOrZero.default(10) },
+  samples: { flag: '--samples <k>', kind: 'int', help: `support points K per task for fine-tuning (default: ${EVAL_DEFAULTS.samples})`, schema: count.default(EVAL_DEFAULTS.samples) },
+  updates: { flag: '--updates <n>', kind: 'int', help: `SGD updates; the loss is reported after each (default: ${EVAL_DEFAULTS.updates})`, schema: countOrZero.default(EVAL_DEFAULTS.updates) },
   lr: { flag: '--lr <lr>', kind: 'number', help: "fine-tuning SGD step size (default: each checkpoint's inner-lr; 0.01 for a plain layers model); meta-sgd steps by its learned rates instead", schema: positive.optional() },
   plainSgd: { flag: '--plain-sgd', kind: 'bool', help: 'fine-tune every checkpoint by plain SGD at --lr on its support points, ignoring the learned rates of meta-sgd and the learned loss of daml', schema: z.boolean().default(false) },
-  tasks: { flag: '--tasks <n>', kind: 'int', help: 'held-out tasks, the same for every checkpoint (default: 600)', schema: taskCount.default(600) },
-  seed: { flag: '--seed <n>', kind: 'int', help: 'seed of the held-out tasks (default: 1000)', schema: TRAIN_OPTIONS.seed.schema.default(1000) },
+  tasks: { flag: '--tasks <n>', kind: 'int', help: `held-out tasks, the same for every checkpoint (default: ${EVAL_DEFAULTS.tasks})`, schema: taskCount.default(EVAL_DEFAULTS.tasks) },
+  seed: { flag: '--seed <n>', kind: 'int', help: `seed of the held-out tasks (default: ${EVAL_DEFAULTS.seed})`, schema: TRAIN_OPTIONS.seed.schema.default(EVAL_DEFAULTS.seed) },
   sampleRange: { flag: '--sample-range <lo,hi>', kind: 'range', help: "where support x are drawn (default: the family's x range; e.g. 0,5 for the Flux robustness test)", schema: strictRange.optional() },
   wave: { flag: '--wave <A,phase>', kind: 'numbers', help: 'evaluate one wave A sin(x + phase) instead of random tasks, and record its points and predictions in --out', schema: z.tuple([finite, finite]).optional() },
   amplitude: { ...TRAIN_OPTIONS.amplitude, help: "task amplitude range (default: the first checkpoint's)", schema: range.optional() },

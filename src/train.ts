@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LEARNERS, type Extras, type MetaBatch, type MetaLearner } from './algorithms/index.js';
 import { clipByGlobalNorm } from './adapt.js';
 import { files, loadCurve, loadTrainState, saveCheckpoint, FORMAT_VERSION, type Curve, type RunInfo, type ValidationPoint } from './checkpoint.js';
-import { RunError, UsageError, type TrainConfig } from './config.js';
+import { RunError, UsageError, validateConfig, type TrainConfig } from './config.js';
 import { disposeEvalSet, fineTune, makeEvalSet, summarize, type EvalSet } from './evaluate.js';
 import { describeFsError, removeTempFiles } from './fsutil.js';
 import { initParams } from './model.js';
@@ -151,7 +151,7 @@ export function metaIteration(learner: MetaLearner, params: tf.Variable[], optim
 
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const startTensors = tf.memory().numTensors;
-  let config = o.config;
+  let config = validateConfig(o.config, 'train options'); // a library caller gets the CLI's checks too
   let iteration = 0;
   let rng: Rng;
   let initial: tf.Tensor[];
