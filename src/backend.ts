@@ -7,6 +7,15 @@ import { UsageError } from './config.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'cuda', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
+/** Help text of every command's --backend flag (default auto). */
+export const BACKEND_HELP = `compute backend: ${BACKENDS.join('|')}`;
+
+/** The --backend flag's value, checked. */
+export function backendChoice(flag: unknown): BackendChoice {
+  const choice = String(flag) as BackendChoice;
+  if (!BACKENDS.includes(choice)) throw new UsageError(`unknown backend '${choice}': choose one of ${BACKENDS.join(', ')}`);
+  return choice;
+}
 
 const NATIVE = {
   tensorflow: {

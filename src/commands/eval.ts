@@ -1,7 +1,7 @@
 // `metalearn eval`: fine-tune checkpoints on the same held-out tasks and report
 // the grid MSE after each SGD update, mean and 95% confidence interval.
 import type { Command } from 'commander';
-import { BACKENDS, useBackend, type BackendChoice } from '../backend.js';
+import { BACKEND_HELP, backendChoice, useBackend } from '../backend.js';
 import { disposeModel, loadModel, type LoadedModel } from '../checkpoint.js';
 import { BASE_DEFAULTS, EVAL_OPTIONS, flagValues, resolveEvalConfig, RunError, UsageError, type EvalConfig } from '../config.js';
 import { describeFsError, whyNotWritable, writeFileAtomic } from '../fsutil.js';
@@ -16,7 +16,7 @@ export function registerEval(program: Command, run: (action: () => Promise<numbe
   for (const spec of Object.values(EVAL_OPTIONS)) cmd.option(spec.flag, spec.help);
   cmd
     .option('--out <file.json>', 'write the per-update statistics and the settings as JSON')
-    .option('--backend <name>', `compute backend: ${BACKENDS.join('|')}`, 'auto')
+    .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--quiet', 'print only the table')
     .option('--json', 'print the results as JSON on stdout instead of a table')
     .action((flags: Record<string, unknown>) => run(() => evalCommand(flags)));
@@ -27,9 +27,7 @@ export const collect = (value: string, previous: string[] = []): string[] => [..
 
 /** Loads the checkpoints, fine-tunes them all as `metalearn eval` does on the chosen backend, and frees their weights. */
 export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, backendFlag: unknown): Promise<EvalReport> {
-  const backendChoice = String(backendFlag) as BackendChoice;
-  if (!BACKENDS.includes(backendChoice)) throw new UsageError(`unknown backend '${backendChoice}': choose one of ${BACKENDS.join(', ')}`);
-  const backend = await useBackend(backendChoice);
+  const backend = await useBackend(backendChoice(backendFlag));
   const models: { dir: string; model: LoadedModel }[] = [];
   try {
     for (const dir of dirs) models.push({ dir, model: loadModel(dir) });

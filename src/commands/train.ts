@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadTrainState } from '../checkpoint.js';
 import { flagValues, helpWithDefault, parseOptions, readConfigFile, resolveConfig, TRAIN_OPTIONS, UsageError, type OptionKey, type TrainConfig } from '../config.js';
-import { BACKENDS, useBackend, type BackendChoice } from '../backend.js';
+import { BACKEND_HELP, backendChoice, useBackend } from '../backend.js';
 import { LEARNERS } from '../algorithms/index.js';
 import { checkRunDir, RESUMABLE_CHANGES, train } from '../train.js';
 import { dim, fmt, good, heading, Output } from './output.js';
@@ -22,7 +22,7 @@ export function registerTrain(program: Command, run: (action: () => Promise<numb
     .option('--out-dir <dir>', 'parent folder of run directories', 'checkpoints')
     .option('--resume <run-dir>', 'continue the run saved in this directory')
     .option('--force', 'replace an existing run directory')
-    .option('--backend <name>', `compute backend: ${BACKENDS.join('|')}`, 'auto')
+    .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--quiet', 'print only errors')
     .option('--json', 'print JSON lines on stdout (progress events and a summary) instead of text')
     .action((flags: Record<string, unknown>) => run(() => trainCommand(flags)));
@@ -34,8 +34,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   const out = new Output({ quiet: Boolean(flags.quiet), json: Boolean(flags.json) });
-  const backendChoice = String(flags.backend) as BackendChoice;
-  if (!BACKENDS.includes(backendChoice)) throw new UsageError(`unknown backend '${backendChoice}': choose one of ${BACKENDS.join(', ')}`);
+  const requestedBackend = backendChoice(flags.backend);
   const fromFlags = flagValues(TRAIN_OPTIONS, flags);
   const fromFile = flags.config ? readConfigFile(String(flags.config)) : {};
   let config: TrainConfig;
@@ -66,7 +65,7 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
     runDir = join(String(flags.outDir), String(flags.name ?? `${stem}-${config.seed}`));
     checkRunDir(runDir, Boolean(flags.force)); // before the backend starts and anything is printed
   }
-  const backend = await useBackend(backendChoice);
+  const backend = await useBackend(requestedBackend);
   const total = LEARNERS[config.algo].trains ? config.iterations : 0; // random trains nothing
   out.info(`${heading('metalearn train')} ${config.algo} on ${backend} -> ${runDir}${resumeDir ? ' (resuming)' : ''}`);
   out.info(
