@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Activation, LossKind } from './config.js';
 import { autodiffGradients, backprop } from './gradients.js';
+import { subtractScaled } from './kernels/step.js';
 import { isPerTask, type Params } from './model.js';
 import type { PointSet } from './tasks.js';
 
@@ -32,22 +33,31 @@ export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number, perTask: b
   return grads.map((g) => tf.mul(g, perTask ? tf.reshape(scale, [-1, ...g.shape.slice(1).map(() => 1)]) : scale));
 }
 
-/** scale * each task's loss gradient, [tasks, ...shape], by the route opts asks for. */
-function taskGradients(fast: Params, points: PointSet, opts: AdaptOptions, scale: number): Params {
-  return opts.autodiff ? autodiffGradients(fast, points, opts, scale) : backprop(fast, points, opts, scale).grads;
+/** scale * each task's loss gradient, [tasks, ...shape], by the route opts asks for, and (by backpropagation) each task's loss. */
+function taskGradients(fast: Params, points: PointSet, opts: AdaptOptions, scale: number): { grads: Params; losses: tf.Tensor1D | null } {
+  if (opts.autodiff) return { grads: autodiffGradients(fast, points, opts, scale), losses: null };
+  const { grads, losses } = backprop(fast, points, opts, scale);
+  return { grads, losses };
 }
 
-/** One SGD step per task: phi_t = fast_t - lr grad_t (or rates (.) grad_t). fast: shared params or per-task ones; the result is per-task. */
-export function sgdStep(fast: Params, points: PointSet, opts: AdaptOptions): Params {
+/**
+ * One SGD step per task: phi_t = fast_t - lr grad_t (or rates (.) grad_t). fast: shared params or per-task
+ * ones; the result is per-task. Also each task's loss at fast [tasks] (null on the autodiff route).
+ */
+export function sgdStepWithLosses(fast: Params, points: PointSet, opts: AdaptOptions): { params: Params; losses: tf.Tensor1D | null } {
   const { rates, lr, clipGrad } = opts;
-  let steps: Params;
-  if (clipGrad === null && !rates) steps = taskGradients(fast, points, opts, lr); // lr folded into backpropagation
-  else {
-    const grads = taskGradients(fast, points, opts, 1);
-    // one task may come in the shared layout; rates broadcast over tasks
-    steps = (clipGrad === null ? grads : clipByGlobalNorm(grads, clipGrad, isPerTask(grads))).map((g, i) => tf.mul(g, rates ? rates[i] : lr));
+  if (clipGrad === null && !rates) {
+    const { grads, losses } = taskGradients(fast, points, opts, lr); // lr folded into backpropagation
+    return { params: subtractScaled(fast, grads, 1), losses };
   }
-  return fast.map((p, i) => tf.sub(p, steps[i]));
+  const { grads, losses } = taskGradients(fast, points, opts, 1);
+  // one task may come in the shared layout; rates broadcast over tasks
+  return { params: subtractScaled(fast, clipGrad === null ? grads : clipByGlobalNorm(grads, clipGrad, isPerTask(grads)), rates ?? lr), losses };
+}
+
+/** One SGD step per task (see sgdStepWithLosses). */
+export function sgdStep(fast: Params, points: PointSet, opts: AdaptOptions): Params {
+  return sgdStepWithLosses(fast, points, opts).params;
 }
 
 /**

@@ -11,7 +11,9 @@
 // e_l = d(loss)/d(z_l). Shapes: a_l, e_l [tasks, k, width]; per-task W [tasks, in, out].
 import * as tf from '@tensorflow/tfjs';
 import type { Activation, LossKind } from './config.js';
-import { activationDerivative, forward, forwardLayers, isPerTask, perTaskCopies, taskLosses, type Params } from './model.js';
+import { fusedBackprop, fusedHessianVectorProduct } from './kernels/mlp.js';
+import { simdKernels } from './kernels/index.js';
+import { activationDerivative, forward, forwardLayers, isPerTask, perTaskCopies, residualLosses, taskLosses, type Params } from './model.js';
 import type { PointSet } from './tasks.js';
 
 export interface LossOptions {
@@ -23,16 +25,12 @@ export interface LossOptions {
 export interface Backprop {
   /** scale * gradient of each task's mean loss: [tasks, ...shape] (or summed over tasks). */
   grads: Params;
-  /** a_0 .. a_L (a_L is the prediction) */
+  /** a_0 .. a_L (a_0 = x, a_L is the prediction), [tasks, k, width] */
   outputs: tf.Tensor3D[];
-  /** act'(z_l) for the hidden layers l = 0..L-2 */
-  derivatives: tf.Tensor[];
-  /** scale * e_l */
+  /** scale * e_l, l = 0..L-1, [tasks, k, width] */
   errors: tf.Tensor[];
-  /** scale * e_{l+1} W_{l+1}^T, the error reaching a_{l+1} before act' */
-  incoming: tf.Tensor[];
-  /** prediction - y, [tasks, k, 1] */
-  residual: tf.Tensor;
+  /** each task's mean loss on its points (unscaled), [tasks] */
+  losses: tf.Tensor1D;
 }
 
 // TF.js wasm runs a 2-D matMul with XNNPACK only when neither side is transposed; with a
@@ -57,29 +55,27 @@ function outerProduct(a: tf.Tensor, e: tf.Tensor, sumOverTasks: boolean): tf.Ten
 /**
  * scale * the gradient of each task's mean loss on its points, by backpropagation.
  * With sumOverTasks the gradients are summed over tasks (shapes of the shared params).
- * Made of differentiable ops, so it may also sit under a gradient tape.
+ * With the simd kernels, one fused kernel computes the same float32 operations (kernels/mlp.ts);
+ * it has no gradient of its own: nothing differentiates through this function.
  */
 export function backprop(taskParams: Params, points: PointSet, opts: LossOptions, scale = 1, sumOverTasks = false): Backprop {
+  const fused = simdKernels();
+  if (fused) return fusedBackprop(taskParams, points, opts, scale, sumOverTasks);
   const single = points.x.shape[0] === 1;
   const params = single ? asShared(taskParams) : taskParams;
   const layers = params.length / 2;
   const k = points.x.shape[1];
   const outputs = forwardLayers(params, points.x, opts.activation);
   const residual = tf.sub(outputs[layers], points.y);
-  const derivatives = outputs.slice(1, layers).map((a) => activationDerivative(a, opts.activation));
   const errors: tf.Tensor[] = new Array(layers);
-  const incoming: tf.Tensor[] = new Array(layers - 1);
   const grads: Params = new Array(params.length);
   errors[layers - 1] = opts.loss === 'l1' ? tf.mul(tf.sign(residual), scale / k) : tf.mul(residual, (2 * scale) / k);
   for (let l = layers - 1; l >= 0; l--) {
     grads[2 * l] = outerProduct(outputs[l], errors[l], sumOverTasks || single);
     grads[2 * l + 1] = tf.sum(errors[l], sumOverTasks || single ? [0, 1] : 1);
-    if (l > 0) {
-      incoming[l - 1] = timesWeight(errors[l], params[2 * l], true); // [tasks, k, in]
-      errors[l - 1] = tf.mul(incoming[l - 1], derivatives[l - 1]);
-    }
+    if (l > 0) errors[l - 1] = tf.mul(timesWeight(errors[l], params[2 * l], true), activationDerivative(outputs[l], opts.activation)); // [tasks, k, in]
   }
-  return { grads: single && !sumOverTasks ? layoutOf(grads, taskParams) : grads, outputs, derivatives, errors, incoming, residual };
+  return { grads: single && !sumOverTasks ? layoutOf(grads, taskParams) : grads, outputs, errors, losses: residualLosses(residual, opts.loss) };
 }
 
 // One task: per-task params [1, ...] computed as shared ones, so that every product is a
@@ -111,11 +107,13 @@ export function autodiffGradients(params: Params, points: PointSet, opts: LossOp
  * With sumOverTasks the products are summed over tasks (shapes of the shared params).
  */
 export function hessianVectorProduct(taskParams: Params, bp: Backprop, direction: Params, opts: LossOptions, scale: number, sumOverTasks = false): Params {
-  const single = bp.residual.shape[0] === 1;
+  if (simdKernels()) return fusedHessianVectorProduct(taskParams, bp, direction, opts, scale, sumOverTasks);
+  const single = bp.losses.shape[0] === 1;
   const summed = single || sumOverTasks; // products over all tasks' rows at once: 2-D matMuls
   const [params, v] = single ? [asShared(taskParams), asShared(direction)] : [taskParams, direction];
   const layers = params.length / 2;
-  const k = bp.residual.shape[1] as number;
+  const k = bp.outputs[0].shape[1];
+  const derivatives = bp.outputs.slice(1, layers).map((a) => activationDerivative(a, opts.activation)); // act'(z_l), l < L-1
   const bias = (b: tf.Tensor) => (single ? b : tf.expandDims(b, 1)); // per-task [tasks, out] -> [tasks, 1, out]
   // forward: R{z_l} = R{a_l} W_l + a_l V_l + v_b;  R{a_{l+1}} = act'(z_l) R{z_l}
   const rz: tf.Tensor[] = [];
@@ -124,7 +122,7 @@ export function hessianVectorProduct(taskParams: Params, bp: Backprop, direction
     let z = tf.add(timesWeight(bp.outputs[l], v[2 * l], false), bias(v[2 * l + 1]));
     if (ra[l]) z = tf.add(z, timesWeight(ra[l]!, params[2 * l], false));
     rz.push(z);
-    if (l < layers - 1) ra.push(tf.mul(bp.derivatives[l], z));
+    if (l < layers - 1) ra.push(tf.mul(derivatives[l], z));
   }
   // backward: R{e_{L-1}} = scale f''(residual) R{z_{L-1}} / k  (f'' = 2 for mse, 0 for l1)
   let re: tf.Tensor | null = opts.loss === 'mse' ? tf.mul(rz[layers - 1], (2 * scale) / k) : null;
@@ -141,12 +139,9 @@ export function hessianVectorProduct(taskParams: Params, bp: Backprop, direction
       // R{e_{l-1}} = (R{e_l} W_l^T + e_l V_l^T) act'(z_{l-1}) + p act''(z_{l-1}) R{z_{l-1}}
       let rp = timesWeight(bp.errors[l], v[2 * l], true);
       if (re) rp = tf.add(rp, timesWeight(re, params[2 * l], true));
-      let next = tf.mul(rp, bp.derivatives[l - 1]);
-      if (opts.activation === 'tanh') {
-        // tanh'' = -2 a tanh' with a = tanh(z); relu'' = 0
-        const second = tf.mul(tf.mul(bp.outputs[l], bp.derivatives[l - 1]), -2);
-        next = tf.add(next, tf.mul(tf.mul(bp.incoming[l - 1], second), rz[l - 1]));
-      }
+      let next = tf.mul(rp, derivatives[l - 1]);
+      // tanh'' = -2 a tanh' with a = tanh(z), and p tanh'(z_{l-1}) = e_{l-1}: the term is e_{l-1} (-2 a_l) R{z_{l-1}}; relu'' = 0
+      if (opts.activation === 'tanh') next = tf.add(next, tf.mul(tf.mul(bp.errors[l - 1], tf.mul(bp.outputs[l], -2)), rz[l - 1]));
       re = next;
     }
   }

@@ -3,6 +3,9 @@
 // saved into a checkpoint and restored for an exact resume.
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from './config.js';
+import { fusedAdam } from './kernels/adam.js';
+import { simdKernels } from './kernels/index.js';
+import { subtractScaled } from './kernels/step.js';
 
 export interface OptimizerState {
   step: number;
@@ -42,7 +45,7 @@ export function sgd(): MetaOptimizer {
   let step = 0;
   return {
     apply(params, grads, lr) {
-      tf.tidy(() => params.forEach((p, i) => p.assign(tf.sub(p, tf.mul(grads[i], lr)))));
+      tf.tidy(() => subtractScaled(params, grads, lr).forEach((next, i) => params[i].assign(next)));
       step++;
     },
     state: () => ({ step, slots: [] }),
@@ -62,13 +65,24 @@ export function adam(params: tf.Variable[], beta1 = 0.9, beta2 = 0.999, epsilon 
     apply(ps, grads, lr) {
       step++;
       const stepSize = (lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
+      // epsilon scaled like PyTorch's: added to sqrt(v_hat), i.e. eps * sqrt(1 - beta2^t) to sqrt(v)
+      const epsilonHat = epsilon * Math.sqrt(1 - beta2 ** step);
+      if (simdKernels()) {
+        tf.tidy(() =>
+          fusedAdam(ps, m, v, grads, { beta1, beta2, stepSize, epsilonHat }).forEach(([p, mi, vi], i) => {
+            m[i].assign(mi);
+            v[i].assign(vi);
+            ps[i].assign(p);
+          }),
+        );
+        return;
+      }
       tf.tidy(() =>
         ps.forEach((p, i) => {
           const g = grads[i];
           m[i].assign(tf.add(tf.mul(m[i], beta1), tf.mul(g, 1 - beta1)));
           v[i].assign(tf.add(tf.mul(v[i], beta2), tf.mul(tf.square(g), 1 - beta2)));
-          // epsilon scaled like PyTorch's: added to sqrt(v_hat), i.e. eps * sqrt(1 - beta2^t) to sqrt(v)
-          p.assign(tf.sub(p, tf.div(tf.mul(m[i], stepSize), tf.add(tf.sqrt(v[i]), epsilon * Math.sqrt(1 - beta2 ** step)))));
+          p.assign(tf.sub(p, tf.div(tf.mul(m[i], stepSize), tf.add(tf.sqrt(v[i]), epsilonHat))));
         }),
       );
     },

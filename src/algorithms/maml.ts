@@ -13,7 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { adapt, sgdStep } from '../adapt.js';
 import type { TrainConfig } from '../config.js';
 import { backprop, hessianVectorProduct, sumOverTasks, type Backprop } from '../gradients.js';
-import { forward, residualLosses, taskLosses, type Params } from '../model.js';
+import { subtractScaled } from '../kernels/step.js';
+import { forward, taskLosses, type Params } from '../model.js';
 import { adaptOptions, autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearner } from './types.js';
 
 /** metaLoss(params, batch): mean over tasks of the query loss after adaptation (at innerLr, or at Meta-SGD's per-parameter rates). */
@@ -43,7 +44,7 @@ export function analyticMetaGradient(params: Params, batch: MetaBatch, config: T
     else {
       const inner = backprop(fast, batch.support, opts, scale); // scale g_t(phi_s), [tasks, ...shape]
       steps.push({ at: fast, inner });
-      fast = fast.map((p, i) => tf.sub(p, rated(inner.grads[i], i)));
+      fast = subtractScaled(fast, inner.grads, rates ?? 1);
     }
   }
   // v = d(mean query loss)/d phi, [tasks, ...shape]; with no sweep only its sum over tasks is needed
@@ -54,10 +55,10 @@ export function analyticMetaGradient(params: Params, batch: MetaBatch, config: T
     if (rates) rateTerms.push(sumOverTasks(inner.grads.map((g, i) => tf.mul(g, v[i])), rates));
     const atTheta = j === steps.length - 1; // the last product feeds only the sum over tasks
     const hv = hessianVectorProduct(at, inner, v.map(rated), opts, scale, atTheta); // H(phi_s) (r (.) v)
-    v = (atTheta ? sumOverTasks(v, params) : v).map((g, i) => tf.sub(g, hv[i]));
+    v = subtractScaled(atTheta ? sumOverTasks(v, params) : v, hv, 1);
   });
   return {
-    loss: tf.mean(residualLosses(outer.residual, config.loss)) as tf.Scalar,
+    loss: tf.mean(outer.losses) as tf.Scalar,
     grads: sumOverTasks(v, params),
     rateGrads: rates ? rates.map((_, i) => tf.neg(tf.addN(rateTerms.map((t) => t[i])))) : [],
   };

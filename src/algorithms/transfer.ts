@@ -4,7 +4,6 @@
 // It learns the mean of the task family (about 0 everywhere) and adapts poorly.
 import * as tf from '@tensorflow/tfjs';
 import { backprop } from '../gradients.js';
-import { residualLosses } from '../model.js';
 import type { MetaLearner } from './types.js';
 
 export const transfer: MetaLearner = {
@@ -13,8 +12,8 @@ export const transfer: MetaLearner = {
   metaGradient(params, batch, config) {
     return tf.tidy(() => {
       const tasks = batch.support.x.shape[0];
-      const { grads, residual } = backprop(params, batch.support, config, 1 / tasks, true); // summed over tasks: [in, out], [out]
-      return { loss: tf.mean(residualLosses(residual, config.loss)) as tf.Scalar, grads };
+      const { grads, losses } = backprop(params, batch.support, config, 1 / tasks, true); // summed over tasks: [in, out], [out]
+      return { loss: tf.mean(losses) as tf.Scalar, grads };
     });
   },
 };

@@ -1,0 +1,110 @@
+// MetalearnMlpBackprop and MetalearnMlpHvp: the MLP's loss gradient and its Hessian-vector
+// product for a batch of tasks, each one kernel (assembly/mlp.ts), where gradients.ts's
+// backprop() and hessianVectorProduct() run 20 to 40 TF.js kernels. New kernels (they replace
+// no built-in); gradients.ts calls them when the simd kernels are active, with the same results.
+//
+//   MetalearnMlpBackprop(x, y [T, k, 1], W_l, b_l) -> grads (2L), a_1..a_L, e_0..e_{L-1} [T, k, width], losses [T]
+//   MetalearnMlpHvp(x, W_l, b_l, V_l, v_bl, a_1..a_L, e_0..e_{L-1}) -> scale * H v (2L)
+// W_l [in, out] shared or [T, in, out] per task; grads and H v per task, or summed over tasks
+// (attr summed), or in the layout of the params for one task. Attrs: activation, loss, scale.
+// No gradient is registered: nothing differentiates through them (MAML's autodiff route uses tf.grads).
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
+import type { Backprop, LossOptions } from '../gradients.js';
+import type { Params } from '../model.js';
+import type { PointSet } from '../tasks.js';
+import type { BoundKernels } from './wasm.js';
+
+export const MLP_BACKPROP = 'MetalearnMlpBackprop';
+export const MLP_HVP = 'MetalearnMlpHvp';
+
+interface MlpAttrs {
+  activation: 'relu' | 'tanh';
+  loss: 'mse' | 'l1';
+  scale: number;
+  summed: boolean;
+}
+
+const listed = (inputs: NamedTensorInfoMap, prefix: string) => Object.keys(inputs).filter((k) => k.startsWith(prefix)).sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length))).map((k) => inputs[k]!);
+
+/** The sizes of an MLP call: layers, widths, tasks, points, whether params are per task, and the output layout of gradients. */
+function layout(params: TensorInfo[], x: TensorInfo, summed: boolean) {
+  const layers = params.length / 2;
+  const [tasks, k] = x.shape;
+  const perTask = params[0].shape.length === 3;
+  const widths = [1, ...Array.from({ length: layers }, (_, l) => params[2 * l].shape.at(-1)!)];
+  // gradients: summed (or one task in the shared layout) take the shared shapes; one task keeps its given layout
+  const shapeOf = (l: number, bias: boolean) => {
+    const shared = bias ? [widths[l + 1]] : [widths[l], widths[l + 1]];
+    if (summed || (tasks === 1 && !perTask)) return shared;
+    return [tasks, ...shared];
+  };
+  return { layers, tasks, k, perTask, widths, shapeOf };
+}
+
+function backpropKernel(kernels: BoundKernels): KernelFunc {
+  return ({ inputs, attrs }) => {
+    const { activation, loss, scale, summed } = attrs as unknown as MlpAttrs;
+    const params = listed(inputs, 'p');
+    const { x, y } = inputs as { x: TensorInfo; y: TensorInfo };
+    const { layers, tasks, k, perTask, widths, shapeOf } = layout(params, x, summed);
+    const out = (shape: number[]) => kernels.backend.makeOutput(shape, 'float32');
+    const grads = params.map((_, i) => out(shapeOf(Math.floor(i / 2), i % 2 === 1)));
+    const acts = widths.slice(1).map((w) => out([tasks, k, w]));
+    const errors = widths.slice(1).map((w) => out([tasks, k, w]));
+    const losses = out([tasks]);
+    const scratch = kernels.scratchFor(Math.max(...widths.slice(1).map((w, l) => w * widths[l])));
+    const args = kernels.args([...params, ...grads, ...acts, ...errors, x, y, losses].map((t) => kernels.offset(t)));
+    kernels.exports.mlpBackprop(layers, kernels.ints(widths), args, +perTask, tasks, k, +(activation === 'relu'), +(loss === 'l1'), scale, +summed, scratch);
+    return [...grads, ...acts, ...errors, losses];
+  };
+}
+
+function hvpKernel(kernels: BoundKernels): KernelFunc {
+  return ({ inputs, attrs }) => {
+    const { activation, loss, scale, summed } = attrs as unknown as MlpAttrs;
+    const params = listed(inputs, 'p');
+    const direction = listed(inputs, 'v');
+    const acts = listed(inputs, 'a');
+    const errors = listed(inputs, 'e');
+    const { x } = inputs as { x: TensorInfo };
+    const { layers, tasks, k, perTask, widths, shapeOf } = layout(params, x, summed);
+    if (tasks > 1 && direction[0].shape.length !== 3) throw new Error(`${MLP_HVP}: the direction must be per task for ${tasks} tasks`);
+    // one task and not summed: the layout of the direction, as gradients.ts returns it
+    const hv = direction.map((v, i) => kernels.backend.makeOutput(tasks === 1 && !summed ? v.shape : shapeOf(Math.floor(i / 2), i % 2 === 1), 'float32'));
+    const widthList = kernels.ints(widths);
+    const scratch = kernels.scratchFor(kernels.exports.mlpHvpScratch(layers, widthList, tasks, k));
+    const args = kernels.args([...params, ...direction, ...acts, ...errors, x, ...hv].map((t) => kernels.offset(t)));
+    kernels.exports.mlpHvp(layers, kernels.ints(widths), args, +perTask, tasks, k, +(activation === 'relu'), +(loss === 'l1'), scale, +summed, scratch);
+    return hv;
+  };
+}
+
+export function mlpKernels(kernels: BoundKernels): KernelConfig[] {
+  return [
+    { kernelName: MLP_BACKPROP, backendName: 'wasm', kernelFunc: backpropKernel(kernels) },
+    { kernelName: MLP_HVP, backendName: 'wasm', kernelFunc: hvpKernel(kernels) },
+  ];
+}
+
+const named = (prefix: string, ts: tf.Tensor[]) => Object.fromEntries(ts.map((t, i) => [`${prefix}${i}`, t]));
+
+/** gradients.ts's backprop() in one kernel. */
+export function fusedBackprop(params: Params, points: PointSet, opts: LossOptions, scale: number, sumOverTasks: boolean): Backprop {
+  const layers = params.length / 2;
+  const attrs = { activation: opts.activation, loss: opts.loss, scale, summed: sumOverTasks } as unknown as NamedAttrMap;
+  const out = tf.engine().runKernel(MLP_BACKPROP, { x: points.x, y: points.y, ...named('p', params) }, attrs) as tf.Tensor[];
+  return {
+    grads: out.slice(0, 2 * layers),
+    outputs: [points.x, ...(out.slice(2 * layers, 3 * layers) as tf.Tensor3D[])],
+    errors: out.slice(3 * layers, 4 * layers),
+    losses: out[4 * layers] as tf.Tensor1D,
+  };
+}
+
+/** gradients.ts's hessianVectorProduct() in one kernel. */
+export function fusedHessianVectorProduct(params: Params, bp: Backprop, direction: Params, opts: LossOptions, scale: number, sumOverTasks: boolean): Params {
+  const attrs = { activation: opts.activation, loss: opts.loss, scale, summed: sumOverTasks } as unknown as NamedAttrMap;
+  const inputs = { x: bp.outputs[0], ...named('p', params), ...named('v', direction), ...named('a', bp.outputs.slice(1)), ...named('e', bp.errors) };
+  return tf.engine().runKernel(MLP_HVP, inputs, attrs) as tf.Tensor[];
+}

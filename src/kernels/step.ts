@@ -1,0 +1,52 @@
+// MetalearnStep: out_i = p_i - r_i (.) g_i for a list of tensors in one kernel (assembly/step.ts),
+// the update of every SGD-like step (the inner steps of adaptation, the SGD meta-optimizer, the
+// reverse sweep of the analytic meta-gradient), which composed is one or two TF.js kernels per
+// tensor. A new kernel (it replaces no built-in).
+//
+//   MetalearnStep(p_i [...shape] or [tasks, ...shape], g_i [tasks, ...shape] or [...shape], r_i) -> out_i
+// r: a number (scalar step size; 1 for a step already scaled) or a tensor per p_i of one copy's shape.
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import { simdKernels } from './index.js';
+import type { BoundKernels } from './wasm.js';
+
+export const STEP = 'MetalearnStep';
+
+export function stepKernel(kernels: BoundKernels): KernelConfig {
+  return {
+    kernelName: STEP,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs }) => {
+      const { count, scalar } = attrs as unknown as { count: number; scalar: number };
+      const words: number[] = [];
+      const outputs: TensorInfo[] = [];
+      for (let i = 0; i < count; i++) {
+        const p = inputs[`p${i}`]!, g = inputs[`g${i}`]!, r = inputs[`r${i}`];
+        if (p.shape.length > g.shape.length) throw new Error(`${STEP}: a shared gradient for per-task parameters`);
+        const sizeOf = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
+        const copy = r ? sizeOf(r) : g.shape.length > p.shape.length ? sizeOf(p) : sizeOf(g); // floats of one copy
+        const out = kernels.backend.makeOutput(g.shape, 'float32');
+        outputs.push(out);
+        words.push(kernels.offset(p), kernels.offset(g), r ? kernels.offset(r) : 0, kernels.offset(out), copy, sizeOf(g) / copy, +(p.shape.length === g.shape.length));
+      }
+      kernels.exports.step(kernels.args(words), count, scalar);
+      return outputs;
+    },
+  };
+}
+
+/**
+ * p_i - r (.) g_i for every i: g_i may hold one copy per task of a shared p_i ([tasks, ...shape]); r is a
+ * scalar or one tensor per p_i (broadcast over tasks). One kernel with the simd kernels, else tf.sub and tf.mul.
+ */
+export function subtractScaled(params: tf.Tensor[], grads: tf.Tensor[], rate: number | tf.Tensor[]): tf.Tensor[] {
+  if (!simdKernels()) return params.map((p, i) => tf.sub(p, typeof rate === 'number' ? (rate === 1 ? grads[i] : tf.mul(grads[i], rate)) : tf.mul(rate[i], grads[i])));
+  const inputs: Record<string, tf.Tensor> = {};
+  params.forEach((p, i) => {
+    inputs[`p${i}`] = p;
+    inputs[`g${i}`] = grads[i];
+    if (typeof rate !== 'number') inputs[`r${i}`] = rate[i];
+  });
+  const attrs = { count: params.length, scalar: typeof rate === 'number' ? rate : 0 } as unknown as NamedAttrMap;
+  return tf.engine().runKernel(STEP, inputs, attrs) as tf.Tensor[];
+}
