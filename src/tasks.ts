@@ -19,10 +19,11 @@ export interface SineTask {
   phase: number;
 }
 
-/** Points of a batch of tasks as tensors: x and y are [tasks, points, 1]. */
+/** Points of a batch of tasks as tensors: x and y are [tasks, points, 1]; values: the same numbers in JS, when they were made there. */
 export interface PointSet {
   x: tf.Tensor3D;
   y: tf.Tensor3D;
+  values?: { x: Float32Array; y: Float32Array };
 }
 
 export function sampleTasks(rng: Rng, family: TaskFamily, count: number): SineTask[] {
@@ -73,7 +74,7 @@ export function pointSet(tasks: SineTask[], inputs: Float32Array[]): PointSet {
       ys[t * n + i] = sineValue(task, inputs[t][i]);
     }
   });
-  return { x: tf.tensor3d(xs, [tasks.length, n, 1]), y: tf.tensor3d(ys, [tasks.length, n, 1]) };
+  return { x: tf.tensor3d(xs, [tasks.length, n, 1]), y: tf.tensor3d(ys, [tasks.length, n, 1]), values: { x: xs, y: ys } };
 }
 
 export function disposePoints(points: PointSet): void {

@@ -5,32 +5,34 @@
 // Returned as the pseudo-gradient theta - mean_t phi_t, so that plain SGD at
 // lr = epsilon is the Reptile update (and adam, or annealing, also apply).
 import * as tf from '@tensorflow/tfjs';
-import { sgdStep } from '../adapt.js';
+import { sgdStepWithLosses } from '../adapt.js';
 import { sumOverTasks } from '../gradients.js';
-import { forward, taskLosses, type Params } from '../model.js';
+import type { Params } from '../model.js';
 import type { Rng } from '../rng.js';
 import type { PointSet } from '../tasks.js';
 import { adaptOptions, type MetaLearner } from './types.js';
 
 /**
  * Minibatch s of every task: innerBatch of its points, read through a fresh permutation
- * per epoch (OpenAI's and the Flux post's shuffled partition). Returns [tasks, innerBatch, 1].
+ * per epoch (OpenAI's and the Flux post's shuffled partition). Returns [tasks, innerBatch, 1]
+ * each, built from the support points' values in JS (no gather kernels).
  */
 function minibatches(support: PointSet, steps: number, size: number, rng: Rng): PointSet[] {
   const [tasks, k] = support.x.shape;
+  const values = support.values ?? { x: support.x.dataSync() as Float32Array, y: support.y.dataSync() as Float32Array };
   const order = Array.from({ length: tasks }, () => [] as number[]);
-  const batches: PointSet[] = [];
-  for (let s = 0; s < steps; s++) {
-    const rows: number[] = [];
+  return Array.from({ length: steps }, () => {
+    const x = new Float32Array(tasks * size);
+    const y = new Float32Array(tasks * size);
     for (let t = 0; t < tasks; t++) {
       while (order[t].length < size) order[t].push(...rng.permutation(k));
-      rows.push(...order[t].splice(0, size).map((i) => t * k + i));
+      order[t].splice(0, size).forEach((i, j) => {
+        x[t * size + j] = values.x[t * k + i];
+        y[t * size + j] = values.y[t * k + i];
+      });
     }
-    const index = tf.tensor1d(rows, 'int32');
-    const pick = (v: tf.Tensor3D) => tf.reshape(tf.gather(tf.reshape(v, [tasks * k, 1]), index), [tasks, size, 1]) as tf.Tensor3D;
-    batches.push({ x: pick(support.x), y: pick(support.y) });
-  }
-  return batches;
+    return { x: tf.tensor3d(x, [tasks, size, 1]), y: tf.tensor3d(y, [tasks, size, 1]) };
+  });
 }
 
 export const reptile: MetaLearner = {
@@ -39,16 +41,12 @@ export const reptile: MetaLearner = {
   metaGradient(params, batch, config, rng) {
     return tf.tidy(() => {
       const opts = adaptOptions(config);
-      const batches = minibatches(batch.support, config.innerSteps, config.innerBatch, rng);
       let fast: Params = params;
-      let loss: tf.Scalar | null = null;
-      batches.forEach((points, s) => {
-        // reported loss: the last inner minibatch's, before its step (as the Flux post and the peer)
-        if (s === batches.length - 1) loss = tf.mean(taskLosses(forward(fast, points.x, config.activation), points.y, config.loss)) as tf.Scalar;
-        fast = sgdStep(fast, points, opts);
-      });
+      let losses: tf.Tensor1D | null = null;
+      for (const points of minibatches(batch.support, config.innerSteps, config.innerBatch, rng)) ({ params: fast, losses } = sgdStepWithLosses(fast, points, opts));
       const tasks = batch.support.x.shape[0];
-      return { loss: loss!, grads: sumOverTasks(fast, params).map((sum, i) => tf.sub(params[i], tf.div(sum, tasks))) };
+      // reported loss: the last inner minibatch's, before its step (as the Flux post and the peer)
+      return { loss: tf.mean(losses!) as tf.Scalar, grads: sumOverTasks(fast, params).map((sum, i) => tf.sub(params[i], tf.div(sum, tasks))) };
     });
   },
 };
