@@ -4,6 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { UsageError } from './config.js';
+import { KERNEL_CHOICES, kernelSet, useKernels, type KernelChoice, type KernelSet } from './kernels/index.js';
+export { KERNELS_HELP } from './kernels/index.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'cuda', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
@@ -14,6 +16,13 @@ export const BACKEND_HELP = `compute backend: ${BACKENDS.join('|')}`;
 export function backendChoice(flag: unknown): BackendChoice {
   const choice = String(flag) as BackendChoice;
   if (!BACKENDS.includes(choice)) throw new UsageError(`unknown backend '${choice}': choose one of ${BACKENDS.join(', ')}`);
+  return choice;
+}
+
+/** The --kernels flag's value, checked. */
+export function kernelChoice(flag: unknown): KernelChoice {
+  const choice = String(flag) as KernelChoice;
+  if (!KERNEL_CHOICES.includes(choice)) throw new UsageError(`unknown kernel set '${choice}': choose one of ${KERNEL_CHOICES.join(', ')}`);
   return choice;
 }
 
@@ -38,12 +47,17 @@ async function loadNative(kind: keyof typeof NATIVE): Promise<string | null> {
   return (await tf.setBackend('tensorflow')) ? null : `${pkg} loaded but its backend did not start`;
 }
 
-/**
- * Activates a backend and returns the name recorded in outputs: 'tensorflow',
- * 'cuda', 'wasm' or 'cpu'. auto: tensorflow if @tensorflow/tfjs-node loads, else wasm, else cpu.
- */
-export async function useBackend(choice: BackendChoice): Promise<string> {
-  tf.enableProdMode(); // no "install tfjs-node" banner, no debug checks
+/** What computes: the backend as recorded in outputs ('tensorflow', 'cuda', 'wasm' or 'cpu') and the kernel set. */
+export interface Runtime {
+  backend: string;
+  kernels: KernelSet;
+  /** Why auto kernels fell back to builtin on a backend that has simd ones, if they did. */
+  note: string | null;
+}
+
+let current: Runtime | null = null;
+
+async function activate(choice: BackendChoice): Promise<string> {
   if (choice === 'tensorflow' || choice === 'cuda') {
     const failure = await loadNative(choice);
     if (failure) throw new UsageError(`--backend ${choice}: ${failure}; ${NATIVE[choice].hint}`);
@@ -61,4 +75,29 @@ export async function useBackend(choice: BackendChoice): Promise<string> {
     }
   }
   throw new Error(`backend ${choice} could not be initialised`);
+}
+
+/**
+ * Activates a backend and its kernels and returns the backend's name as recorded in outputs.
+ * auto: tensorflow if @tensorflow/tfjs-node loads, else wasm, else cpu; kernels auto: simd on wasm
+ * where they load (see kernels/index.ts).
+ */
+export async function useBackend(choice: BackendChoice, kernels: KernelChoice = 'auto'): Promise<string> {
+  tf.enableProdMode(); // no "install tfjs-node" banner, no debug checks
+  const backend = await activate(choice);
+  let chosen: Awaited<ReturnType<typeof useKernels>>;
+  try {
+    chosen = await useKernels(kernels);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  current = { backend, kernels: chosen.kernels, note: chosen.note };
+  return backend;
+}
+
+/** The backend and kernels in use: as useBackend set them, or TF.js's own choice if it was never called. */
+export function runtime(): Runtime {
+  const backend = tf.getBackend();
+  if (current && (current.backend === backend || (current.backend === 'cuda' && backend === 'tensorflow'))) return { ...current, kernels: kernelSet() };
+  return { backend, kernels: kernelSet(), note: null };
 }

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { LEARNERS, type Extras } from './algorithms/index.js';
 import { MAX_PARAMS, MAX_UNITS, UsageError, validateConfig, type Activation, type Algorithm, type TrainConfig } from './config.js';
 import { describeFsError, writeFileAtomic } from './fsutil.js';
+import type { KernelSet } from './kernels/index.js';
 import { layerSizes, paramShapes } from './model.js';
 import type { OptimizerState } from './optim.js';
 import type { RngState } from './rng.js';
@@ -29,6 +30,8 @@ export interface RunInfo {
   algo: Algorithm;
   iteration: number;
   backend: string;
+  /** The kernel set of the wasm backend (absent in checkpoints written before it existed). */
+  kernels?: KernelSet;
   config: TrainConfig;
 }
 
@@ -50,6 +53,7 @@ export interface Curve {
   formatVersion: number;
   algo: Algorithm;
   backend: string;
+  kernels?: KernelSet;
   metalearnVersion: string;
   train: CurvePoint[];
   validation: ValidationPoint[];

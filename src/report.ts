@@ -1,7 +1,9 @@
 // The evaluation report behind `metalearn eval --out`: every checkpoint fine-tuned
 // on the same held-out tasks and support points (a paired comparison).
 import { LEARNERS, type Adaptation } from './algorithms/index.js';
+import { runtime } from './backend.js';
 import type { LoadedModel } from './checkpoint.js';
+import type { KernelSet } from './kernels/index.js';
 import { UsageError, type EvalConfig, type TrainConfig } from './config.js';
 import { disposeEvalSet, fineTune, GRID_POINTS, makeEvalSet, summarize, type Summary } from './evaluate.js';
 import type { TaskFamily } from './tasks.js';
@@ -25,6 +27,7 @@ export interface CheckpointResult {
 export interface EvalReport {
   metalearnVersion: string;
   backend: string;
+  kernels: KernelSet;
   settings: EvalConfig & { tasks: number; sampleRange: [number, number]; gridPoints: number };
   family: TaskFamily;
   /** With --wave: the wave, its sampled points and the grid with the ground truth. */
@@ -32,7 +35,7 @@ export interface EvalReport {
   results: CheckpointResult[];
 }
 
-export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[], settings: EvalConfig, base: TrainConfig, backend: string): EvalReport {
+export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[], settings: EvalConfig, base: TrainConfig): EvalReport {
   const family: TaskFamily = {
     amplitude: settings.amplitude ?? base.amplitude,
     phase: settings.phase ?? base.phase,
@@ -81,7 +84,7 @@ export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[
       : undefined;
     return {
       metalearnVersion: VERSION,
-      backend,
+      ...(({ backend, kernels }) => ({ backend, kernels }))(runtime()),
       settings: { ...settings, tasks: set.tasks.length, sampleRange, gridPoints: GRID_POINTS },
       family,
       ...(wave ? { wave } : {}),

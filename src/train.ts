@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { LEARNERS, type Extras, type MetaBatch, type MetaLearner } from './algorithms/index.js';
 import { clipByGlobalNorm } from './adapt.js';
+import { runtime } from './backend.js';
 import { files, loadCurve, loadTrainState, saveCheckpoint, FORMAT_VERSION, type Curve, type RunInfo, type ValidationPoint } from './checkpoint.js';
 import { RunError, UsageError, validateConfig, type TrainConfig } from './config.js';
 import { disposeEvalSet, fineTune, makeEvalSet, summarize, type EvalSet } from './evaluate.js';
@@ -27,7 +28,6 @@ export interface Progress {
 export interface TrainOptions {
   config: TrainConfig;
   runDir: string;
-  backend: string;
   /** Continue the run saved in runDir: its config comes from state.json, except the RESUMABLE_CHANGES, taken from `config`. */
   resume?: boolean;
   /** Replace whatever runDir holds. */
@@ -184,7 +184,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     prepareRunDir(o.runDir, o.force ?? false);
     rng = new Rng(config.seed);
     ({ initial, extras: startExtras } = initialTensors(config));
-    curve = { formatVersion: FORMAT_VERSION, algo: config.algo, backend: o.backend, metalearnVersion: VERSION, train: [], validation: [] };
+    curve = { formatVersion: FORMAT_VERSION, algo: config.algo, backend: runtime().backend, kernels: runtime().kernels, metalearnVersion: VERSION, train: [], validation: [] };
   }
   const learner = LEARNERS[config.algo];
   const state = trainable(config, initial, startExtras);
@@ -196,7 +196,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let windowSum: tf.Scalar = tf.scalar(window.sum);
   let lastLoss: number | null = curve.train.at(-1)?.metaLoss ?? null;
 
-  const info = (): RunInfo => ({ formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, algo: config.algo, iteration, backend: o.backend, config });
+  const { backend, kernels } = runtime();
+  const info = (): RunInfo => ({ formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, algo: config.algo, iteration, backend, kernels, config });
   // This window's meta-losses, one scalar per iteration: read only when the window's sum is not finite.
   let windowLosses: tf.Scalar[] = [];
   const syncWindow = () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { LEARNERS } from '../src/algorithms/index.js';
+import { runtime } from '../src/backend.js';
 import { disposeModel, files, loadModel } from '../src/checkpoint.js';
 import { defaultsFor } from '../src/config.js';
 import { forward } from '../src/model.js';
@@ -30,14 +31,15 @@ forEachBackend('checkpoint round trip', (backend) => {
     it(`${activation}: tf.loadLayersModel predicts exactly what metalearn predicts`, async () => {
       const runDir = join(scratch, `${backend}-${activation}`);
       const config = { ...defaultsFor('fomaml'), hidden: [16, 8, 12], activation, iterations: 5, metaBatch: 2, evalEvery: 0, valTasks: 2 };
-      await train({ config, runDir, backend, force: true });
+      await train({ config, runDir, force: true });
       const model = await loadAsLayersModel(runDir);
       const mine = loadModel(runDir);
       assert.deepEqual(mine.hidden, [16, 8, 12]);
       assert.equal(mine.activation, activation);
       assert.equal(mine.info?.algo, 'fomaml');
       assert.equal(mine.info?.iteration, 5);
-      assert.equal(mine.info?.backend, backend);
+      assert.equal(mine.info?.backend, runtime().backend);
+      assert.equal(mine.info?.kernels, runtime().kernels);
       const x = tf.linspace(-5, 5, 101).reshape([101, 1]);
       const theirs = (model.predict(x) as tf.Tensor).dataSync();
       const ours = forward(mine.params, x.reshape([1, 101, 1]) as tf.Tensor3D, mine.activation).dataSync();
@@ -54,7 +56,7 @@ forEachBackend('checkpoint round trip', (backend) => {
     it(`${algo}: model.json stays a plain layers MLP; the learned tensors beside it load from extras.json, and are required`, async () => {
       const runDir = join(scratch, `${backend}-${algo}`);
       const config = { ...defaultsFor(algo), hidden: [8], ...(algo === 'daml' ? { adaptHidden: [4] } : {}), iterations: 3, metaBatch: 2, evalEvery: 0, valTasks: 2 };
-      await train({ config, runDir, backend, force: true });
+      await train({ config, runDir, force: true });
       const model = await loadAsLayersModel(runDir);
       const mine = loadModel(runDir);
       assert.deepEqual(model.getWeights().map((w) => [...w.dataSync()]), mine.params.map((p) => [...p.dataSync()]));

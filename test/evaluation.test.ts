@@ -90,10 +90,10 @@ forEachBackend('evaluation statistics', (backend) => {
   it('eval numbers equal an independent float64 re-implementation reading model.json and weights.bin', async () => {
     const runDir = join(scratch, `${backend}-indep`);
     const config = { ...defaultsFor('maml'), hidden: [12, 10], iterations: 30, metaBatch: 4, evalEvery: 0, valTasks: 2 };
-    await train({ config, runDir, backend, force: true });
+    await train({ config, runDir, force: true });
     const model = loadModel(runDir);
     const settings = resolveEvalConfig({ samples: 5, updates: 3, lr: 0.02, tasks: 40, seed: 11 });
-    const report = evaluateCheckpoints([{ dir: runDir, model }], settings, model.info!.config, backend);
+    const report = evaluateCheckpoints([{ dir: runDir, model }], settings, model.info!.config);
     tf.dispose(model.params);
     // the re-implementation: weights straight from the files, plain loops in float64
     const manifest = JSON.parse(readFileSync(files(runDir).model, 'utf8')).weightsManifest[0].weights as { shape: number[] }[];

@@ -5,6 +5,7 @@ import { describe, before, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backend.js';
+import { kernelSet } from '../src/kernels/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/metalearn.js', import.meta.url));
 const cliEnv = { ...process.env, FORCE_COLOR: '0' };
@@ -26,17 +27,19 @@ export function startCli(cwd: string, ...args: string[]): ChildProcess {
   return spawn(process.execPath, [bin, ...args], { cwd, env: cliEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-export const TEST_BACKENDS = ['cpu', 'wasm'] as const;
+/** The backends and kernel sets numeric tests run on: 'wasm' with metalearn's simd kernels, 'wasm-builtin' with TF.js's own. */
+export const TEST_BACKENDS = { cpu: ['cpu', 'builtin'], wasm: ['wasm', 'simd'], 'wasm-builtin': ['wasm', 'builtin'] } as const;
+export type TestBackend = keyof typeof TEST_BACKENDS;
 
-/** describe() once per backend, with that backend active for its tests. */
-export function forEachBackend(name: string, body: (backend: (typeof TEST_BACKENDS)[number]) => void): void {
-  for (const backend of TEST_BACKENDS) {
-    describe(`${name} [${backend}]`, () => {
+/** describe() once per backend and kernel set, with them active for its tests; the body gets a label for names. */
+export function forEachBackend(name: string, body: (label: TestBackend) => void): void {
+  for (const [label, [backend, kernels]] of Object.entries(TEST_BACKENDS) as [TestBackend, (typeof TEST_BACKENDS)[TestBackend]][]) {
+    describe(`${name} [${label}]`, () => {
       before(async () => {
-        await useBackend(backend);
-        if (tf.getBackend() !== backend) throw new Error(`backend ${backend} did not start`);
+        await useBackend(backend, kernels);
+        if (tf.getBackend() !== backend || kernelSet() !== kernels) throw new Error(`backend ${backend} with ${kernels} kernels did not start`);
       });
-      body(backend);
+      body(label);
     });
   }
 }

@@ -29,7 +29,7 @@ function evaluate(wave?: [number, number]): EvalReport {
   const models = Object.values(runs).map((dir) => ({ dir, model: loadModel(dir) }));
   try {
     const settings = resolveEvalConfig({ samples: SAMPLES, updates: UPDATES, tasks: 20, ...(wave ? { wave } : {}) });
-    return evaluateCheckpoints(models, settings, models[0].model.info!.config, 'cpu');
+    return evaluateCheckpoints(models, settings, models[0].model.info!.config);
   } finally {
     for (const { model } of models) tf.dispose(model.params);
   }
@@ -66,7 +66,7 @@ describe('plots', () => {
     await useBackend('cpu');
     for (const [algo, runDir] of Object.entries(runs)) {
       const config = { ...defaultsFor(algo as Algorithm), hidden: [8], iterations: 5, metaBatch: 2, valTasks: 2, evalEvery: 2, logEvery: 1 };
-      await train({ config, runDir, backend: 'cpu', force: true });
+      await train({ config, runDir, force: true });
     }
   });
 
@@ -88,10 +88,10 @@ describe('plots', () => {
 
   it('fit: a daml panel draws its curve adapted from unlabeled inputs, without the labeled points it never sees', async () => {
     const damlRun = join(scratch, 'daml-run');
-    await train({ config: { ...defaultsFor('daml'), hidden: [8], adaptHidden: [4], iterations: 5, metaBatch: 2, valTasks: 2 }, runDir: damlRun, backend: 'cpu', force: true });
+    await train({ config: { ...defaultsFor('daml'), hidden: [8], adaptHidden: [4], iterations: 5, metaBatch: 2, valTasks: 2 }, runDir: damlRun, force: true });
     const models = [damlRun, runs.maml].map((dir) => ({ dir, model: loadModel(dir) }));
     const settings = resolveEvalConfig({ samples: SAMPLES, updates: UPDATES, wave: [1, Math.PI] });
-    const report = evaluateCheckpoints(models, settings, models[0].model.info!.config, 'cpu');
+    const report = evaluateCheckpoints(models, settings, models[0].model.info!.config);
     models.forEach(({ model }) => disposeModel(model));
     const { before, after } = report.results[0].predictions!;
     assert.ok(after.some((v, i) => v !== before[i]), 'daml adapted');

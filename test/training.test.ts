@@ -35,7 +35,7 @@ const briefRuns = new Map<string, Promise<string>>();
 /** Trains a brief run once per backend, algorithm and length; tests that compare runs share it, in any order. */
 function trainBriefly(algo: Algorithm, iterations: number, backend: string): Promise<string> {
   const runDir = join(scratch, `${backend}-${algo}-${iterations}`);
-  if (!briefRuns.has(runDir)) briefRuns.set(runDir, train({ config: briefConfig(algo, iterations), runDir, backend, force: true }).then(() => runDir));
+  if (!briefRuns.has(runDir)) briefRuns.set(runDir, train({ config: briefConfig(algo, iterations), runDir, force: true }).then(() => runDir));
   return briefRuns.get(runDir)!;
 }
 
@@ -50,9 +50,9 @@ function heldOutLoss(runDir: string): { before: number; after: number } {
 }
 
 /** `metalearn eval` of run directories on 200 held-out tasks (each algorithm's own fine-tuning). */
-function evaluateRuns(runDirs: string[], backend: string, settings: { samples: number; updates: number }): CheckpointResult[] {
+function evaluateRuns(runDirs: string[], settings: { samples: number; updates: number }): CheckpointResult[] {
   const models = runDirs.map((dir) => ({ dir, model: loadModel(dir) }));
-  const report = evaluateCheckpoints(models, resolveEvalConfig({ ...settings, tasks: 200 }), models[0].model.info!.config, backend);
+  const report = evaluateCheckpoints(models, resolveEvalConfig({ ...settings, tasks: 200 }), models[0].model.info!.config);
   for (const { model } of models) disposeModel(model);
   return report.results;
 }
@@ -81,7 +81,7 @@ forEachBackend('brief meta-training', (backend) => {
     }
   });
   it("meta-sgd: one step at its learned rates beats maml's one step on the same tasks", async () => {
-    const [metaSgd, maml] = evaluateRuns([await trainBriefly('meta-sgd', 1000, backend), await trainBriefly('maml', 1000, backend)], backend, { samples: 10, updates: 1 });
+    const [metaSgd, maml] = evaluateRuns([await trainBriefly('meta-sgd', 1000, backend), await trainBriefly('maml', 1000, backend)], { samples: 10, updates: 1 });
     assert.equal(metaSgd.lr, 'learned');
     const [mine, theirs] = [metaSgd.byUpdate[1].mean, maml.byUpdate[1].mean];
     assert.ok(mine < 0.8 * theirs, `meta-sgd ${mine.toFixed(3)} vs maml ${theirs.toFixed(3)} after one step`);
@@ -93,8 +93,8 @@ forEachBackend('daml', (backend) => {
   it('adapted from unlabeled source inputs of held-out tasks, it follows the right phase far more often than chance', async () => {
     const runDir = join(scratch, `${backend}-daml`);
     const config = { ...defaultsFor('daml'), hidden: [16, 16], adaptHidden: [16], iterations: 150, metaBatch: 10, metaLr: 0.005, seed: 3, evalEvery: 0, checkpointEvery: 0, valTasks: 20 };
-    await train({ config, runDir, backend, force: true });
-    const [r] = evaluateRuns([runDir], backend, { samples: 1, updates: 5 });
+    await train({ config, runDir, force: true });
+    const [r] = evaluateRuns([runDir], { samples: 1, updates: 5 });
     const [before, after] = [r.phaseAccuracy![0], r.phaseAccuracy![5]];
     assert.ok(after > 0.9, `right phase for ${(100 * after).toFixed(1)}% of tasks after 5 steps`);
     assert.ok(before < 0.7, `before adapting, ${(100 * before).toFixed(1)}% already (no phase can be told from the initialisation)`);
@@ -109,9 +109,9 @@ forEachBackend('resume', (backend) => {
       const config = { ...briefConfig(algo, 40), logEvery: 7, evalEvery: 10, checkpointEvery: 15, metaLrFinal: 0.0001, ...lighter(algo) };
       const whole = join(scratch, `${backend}-${algo}-whole`);
       const split = join(scratch, `${backend}-${algo}-split`);
-      const a = await train({ config, runDir: whole, backend, force: true });
-      await train({ config: { ...config, iterations: 40 }, runDir: split, backend, force: true, shouldStop: (() => { let n = 0; return () => ++n === 20; })() });
-      const b = await train({ config, runDir: split, backend, resume: true });
+      const a = await train({ config, runDir: whole, force: true });
+      await train({ config: { ...config, iterations: 40 }, runDir: split, force: true, shouldStop: (() => { let n = 0; return () => ++n === 20; })() });
+      const b = await train({ config, runDir: split, resume: true });
       const [wa, wb] = [loadModel(whole), loadModel(split)];
       const learned = (m: typeof wa) => [...m.params, ...Object.values(m.extras).flat()]; // with meta-sgd's rates, daml's adaptation network
       learned(wa).forEach((p, i) => assert.deepEqual(p.dataSync(), learned(wb)[i].dataSync()));
@@ -131,7 +131,6 @@ forEachBackend('memory', (backend) => {
       await train({
         config,
         runDir: join(scratch, `${backend}-${algo}-memory`),
-        backend,
         force: true,
         onProgress: (p) => {
           if (p.iteration === 10 || p.iteration === 500) counts.push(tf.memory().numTensors);
@@ -157,7 +156,7 @@ forEachBackend('gradient clipping', (backend) => {
     it(`${algo} trains with --clip-grad on one task and on several`, async () => {
       for (const metaBatch of [1, 3]) {
         const config = { ...briefConfig(algo, 3), metaBatch, clipGrad: 0.5, hidden: [8], valTasks: 2 };
-        const result = await train({ config, runDir: join(scratch, `${backend}-${algo}-clip-${metaBatch}`), backend, force: true });
+        const result = await train({ config, runDir: join(scratch, `${backend}-${algo}-clip-${metaBatch}`), force: true });
         assert.equal(result.iteration, 3);
         assert.ok(result.curve.train.every((p) => Number.isFinite(p.metaLoss)));
       }

@@ -1,7 +1,7 @@
 // `metalearn eval`: fine-tune checkpoints on the same held-out tasks and report
 // the grid MSE after each SGD update, mean and 95% confidence interval.
 import type { Command } from 'commander';
-import { BACKEND_HELP, backendChoice, useBackend } from '../backend.js';
+import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
 import { disposeModel, loadModel, type LoadedModel } from '../checkpoint.js';
 import { BASE_DEFAULTS, EVAL_OPTIONS, flagValues, resolveEvalConfig, RunError, UsageError, type EvalConfig } from '../config.js';
 import { describeFsError, whyNotWritable, writeFileAtomic } from '../fsutil.js';
@@ -14,9 +14,9 @@ export function registerEval(program: Command, run: (action: () => Promise<numbe
     .description('fine-tune checkpoints on the same held-out tasks; print the loss after every update with 95% confidence intervals')
     .requiredOption('--checkpoint <run-dir>', 'run directory (model.json + weights.bin); repeat to compare several', collect);
   for (const spec of Object.values(EVAL_OPTIONS)) cmd.option(spec.flag, spec.help);
+  runtimeOptions(cmd);
   cmd
     .option('--out <file.json>', 'write the per-update statistics and the settings as JSON')
-    .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--quiet', 'print only the table')
     .option('--json', 'print the results as JSON on stdout instead of a table')
     .action((flags: Record<string, unknown>) => run(() => evalCommand(flags)));
@@ -26,12 +26,12 @@ export function registerEval(program: Command, run: (action: () => Promise<numbe
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Loads the checkpoints, fine-tunes them all as `metalearn eval` does on the chosen backend, and frees their weights. */
-export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, backendFlag: unknown): Promise<EvalReport> {
-  const backend = await useBackend(backendChoice(backendFlag));
+export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, flags: Record<string, unknown>): Promise<EvalReport> {
+  await startRuntime(runtimeChoice(flags));
   const models: { dir: string; model: LoadedModel }[] = [];
   try {
     for (const dir of dirs) models.push({ dir, model: loadModel(dir) });
-    return evaluateCheckpoints(models, settings, models[0].model.info?.config ?? BASE_DEFAULTS, backend);
+    return evaluateCheckpoints(models, settings, models[0].model.info?.config ?? BASE_DEFAULTS);
   } finally {
     for (const { model } of models) disposeModel(model);
   }
@@ -43,9 +43,9 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
   const outFile = flags.out === undefined ? null : String(flags.out);
   const unwritable = outFile === null ? null : whyNotWritable(outFile);
   if (unwritable) throw new UsageError(`--out ${outFile}: ${unwritable}`); // before the evaluation, not after
-  const report = await evaluateRunDirs(flags.checkpoint as string[], settings, flags.backend);
+  const report = await evaluateRunDirs(flags.checkpoint as string[], settings, flags);
   out.info(
-    `${heading('metalearn eval')} on ${report.backend}: ${report.settings.tasks} task(s), K=${settings.samples} from [${report.settings.sampleRange.map((v) => +v.toFixed(3))}], ` +
+    `${heading('metalearn eval')} on ${describeRuntime(report)}: ${report.settings.tasks} task(s), K=${settings.samples} from [${report.settings.sampleRange.map((v) => +v.toFixed(3))}], ` +
       `${settings.updates} SGD update(s); grid MSE on ${report.settings.gridPoints} points over x in [${report.family.xRange.map((v) => +v.toFixed(3))}]`,
   );
   if (flags.json) out.event(report);

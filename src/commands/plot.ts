@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BACKEND_HELP } from '../backend.js';
+import { runtimeOptions } from './runtime.js';
 import { loadCurve, readJson } from '../checkpoint.js';
 import { BASE_DEFAULTS, EVAL_OPTIONS, flagValues, helpWithDefault, parseNumber, resolveConfig, resolveEvalConfig, TRAIN_OPTIONS, UsageError } from '../config.js';
 import { writeFileAtomic } from '../fsutil.js';
@@ -82,7 +82,7 @@ function evaluationOptions(cmd: Command, without: keyof typeof EVAL_OPTIONS): vo
     .option('--eval <file.json>', 'the report written by `metalearn eval --out`')
     .option('--checkpoint <run-dir>', 'evaluate this run directory instead of reading --eval; repeat for one series per checkpoint', collect);
   for (const [key, spec] of Object.entries(EVAL_OPTIONS)) if (key !== without) cmd.option(spec.flag, `with --checkpoint: ${spec.help}`);
-  cmd.option('--backend <name>', `with --checkpoint: ${BACKEND_HELP}`, 'auto');
+  runtimeOptions(cmd, 'with --checkpoint: ');
 }
 
 async function familyCommand(flags: Flags, plots: Plots): Promise<Plot> {
@@ -102,7 +102,7 @@ async function evalReport(flags: Flags): Promise<EvalReport> {
     return readReport(String(flags.eval));
   }
   if (!dirs) throw new UsageError('give --eval <file.json> or --checkpoint <run-dir>');
-  return evaluateRunDirs(dirs, resolveEvalConfig(settings), flags.backend);
+  return evaluateRunDirs(dirs, resolveEvalConfig(settings), flags);
 }
 
 function readReport(path: string): EvalReport {

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadTrainState } from '../checkpoint.js';
 import { flagValues, helpWithDefault, parseOptions, readConfigFile, resolveConfig, TRAIN_OPTIONS, UsageError, type OptionKey, type TrainConfig } from '../config.js';
-import { BACKEND_HELP, backendChoice, useBackend } from '../backend.js';
+import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
 import { LEARNERS } from '../algorithms/index.js';
 import { checkRunDir, RESUMABLE_CHANGES, train } from '../train.js';
 import { dim, fmt, good, heading, Output } from './output.js';
@@ -13,6 +13,7 @@ const resumable = (key: string) => (RESUMABLE_CHANGES as readonly string[]).incl
 export function registerTrain(program: Command, run: (action: () => Promise<number>) => Promise<void>): void {
   const cmd = program.command('train').description('meta-train an MLP on sine-wave tasks; writes checkpoints/<name>/ (model, state, loss curve)');
   cmd.option('--config <file>', 'JSON config file (flags override its values)');
+  runtimeOptions(cmd);
   for (const [key, spec] of Object.entries(TRAIN_OPTIONS)) {
     cmd.option(spec.flag, helpWithDefault(key as OptionKey));
     if (spec.kind === 'bool') cmd.option(`--no-${spec.flag.slice(2)}`, `turn off ${spec.flag}`);
@@ -22,7 +23,6 @@ export function registerTrain(program: Command, run: (action: () => Promise<numb
     .option('--out-dir <dir>', 'parent folder of run directories', 'checkpoints')
     .option('--resume <run-dir>', 'continue the run saved in this directory')
     .option('--force', 'replace an existing run directory')
-    .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--quiet', 'print only errors')
     .option('--json', 'print JSON lines on stdout (progress events and a summary) instead of text')
     .action((flags: Record<string, unknown>) => run(() => trainCommand(flags)));
@@ -34,7 +34,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 
 async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   const out = new Output({ quiet: Boolean(flags.quiet), json: Boolean(flags.json) });
-  const requestedBackend = backendChoice(flags.backend);
+  const requestedRuntime = runtimeChoice(flags);
   const fromFlags = flagValues(TRAIN_OPTIONS, flags);
   const fromFile = flags.config ? readConfigFile(String(flags.config)) : {};
   let config: TrainConfig;
@@ -65,9 +65,11 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
     runDir = join(String(flags.outDir), String(flags.name ?? `${stem}-${config.seed}`));
     checkRunDir(runDir, Boolean(flags.force)); // before the backend starts and anything is printed
   }
-  const backend = await useBackend(requestedBackend);
+  const running = await startRuntime(requestedRuntime);
+  const { backend } = running;
+  if (running.note) out.info(dim(`note: ${running.note}; using TF.js's built-in kernels`));
   const total = LEARNERS[config.algo].trains ? config.iterations : 0; // random trains nothing
-  out.info(`${heading('metalearn train')} ${config.algo} on ${backend} -> ${runDir}${resumeDir ? ' (resuming)' : ''}`);
+  out.info(`${heading('metalearn train')} ${config.algo} on ${describeRuntime(running)} -> ${runDir}${resumeDir ? ' (resuming)' : ''}`);
   out.info(
     dim(
       `  ${total} iterations, meta-batch ${config.metaBatch}, ${config.innerSteps} inner step(s) at ${config.innerLr}, ` +
@@ -77,7 +79,7 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   if (trainedOn !== null && trainedOn !== backend) {
     out.info(`note: the run was trained on ${trainedOn} and continues on ${backend}: it will not match an uninterrupted run bit for bit`);
   }
-  out.event({ event: 'start', runDir, backend, config });
+  out.event({ event: 'start', runDir, backend, kernels: running.kernels, config });
 
   const bar = out.progressBar(total);
   let stopSignal: NodeJS.Signals | null = null;
@@ -96,7 +98,6 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
     const result = await train({
       config,
       runDir,
-      backend,
       resume: Boolean(resumeDir),
       force: Boolean(flags.force),
       shouldStop: () => stopSignal !== null,
