@@ -36,8 +36,8 @@ export function makeEvalSet(family: TaskFamily, o: EvalSetOptions): EvalSet {
   const rng = new Rng(o.seed);
   const tasks = typeof o.tasks === 'number' ? sampleTasks(rng, family, o.tasks) : o.tasks;
   const support = pointSet(tasks, sampleInputs(rng, tasks.length, o.samples, o.sampleRange ?? family.xRange, false));
-  const gridX = Float32Array.from(linspace(family.xRange[0], family.xRange[1], GRID_POINTS));
-  const onGrid = (ts: SineTask[]) => pointSet(ts, ts.map(() => gridX));
+  const gridX = linspace(family.xRange[0], family.xRange[1], GRID_POINTS);
+  const onGrid = (ts: SineTask[]) => pointSet(ts, Float32Array.from({ length: ts.length * GRID_POINTS }, (_, i) => gridX[i % GRID_POINTS]));
   const phaseGrids = (family.phases?.length ?? 0) > 1 ? family.phases!.map((phase) => tf.tidy(() => onGrid(tasks.map((t) => ({ ...t, phase }))).y)) : [];
   return { family, seed: o.seed, tasks, support, grid: onGrid(tasks), phaseGrids };
 }

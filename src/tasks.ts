@@ -43,10 +43,14 @@ export function linspace(lo: number, hi: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
 }
 
-/** Inputs for each task: n uniform draws from [lo, hi), or the same n-point grid. */
-export function sampleInputs(rng: Rng, tasks: number, n: number, range: [number, number], grid: boolean): Float32Array[] {
-  const gridPoints = grid ? Float32Array.from(linspace(range[0], range[1], n)) : null;
-  return Array.from({ length: tasks }, () => gridPoints ?? Float32Array.from({ length: n }, () => rng.uniform(range[0], range[1])));
+/** Inputs of every task in one array [tasks * n], task by task: n uniform draws from [lo, hi) each, or the same n-point grid. */
+export function sampleInputs(rng: Rng, tasks: number, n: number, range: [number, number], grid: boolean): Float32Array {
+  const x = new Float32Array(tasks * n);
+  if (grid) {
+    const points = linspace(range[0], range[1], n);
+    for (let t = 0; t < tasks; t++) x.set(points, t * n);
+  } else for (let i = 0; i < x.length; i++) x[i] = rng.uniform(range[0], range[1]);
+  return x;
 }
 
 /** The source domain of a task: the range of the family's phase nearest to its own (on the circle). */
@@ -63,17 +67,11 @@ export function sampleSourceInputs(rng: Rng, family: TaskFamily, tasks: SineTask
   return tf.tensor3d(xs, [tasks.length, n, 1]);
 }
 
-/** Builds x and y tensors [tasks, points, 1] for the given inputs of each task. */
-export function pointSet(tasks: SineTask[], inputs: Float32Array[]): PointSet {
-  const n = inputs[0]?.length ?? 0;
-  const xs = new Float32Array(tasks.length * n);
-  const ys = new Float32Array(tasks.length * n);
-  tasks.forEach((task, t) => {
-    for (let i = 0; i < n; i++) {
-      xs[t * n + i] = inputs[t][i];
-      ys[t * n + i] = sineValue(task, inputs[t][i]);
-    }
-  });
+/** Builds x and y tensors [tasks, points, 1] from the inputs of every task, [tasks * points] task by task. */
+export function pointSet(tasks: SineTask[], xs: Float32Array): PointSet {
+  const n = tasks.length ? xs.length / tasks.length : 0;
+  const ys = new Float32Array(xs.length);
+  for (let t = 0; t < tasks.length; t++) for (let i = t * n; i < (t + 1) * n; i++) ys[i] = sineValue(tasks[t], xs[i]);
   return { x: tf.tensor3d(xs, [tasks.length, n, 1]), y: tf.tensor3d(ys, [tasks.length, n, 1]), values: { x: xs, y: ys } };
 }
 

@@ -19,13 +19,15 @@ export const MLP_BACKPROP = 'MetalearnMlpBackprop';
 export const MLP_HVP = 'MetalearnMlpHvp';
 
 interface MlpAttrs {
+  layers: number;
   activation: 'relu' | 'tanh';
   loss: 'mse' | 'l1';
   scale: number;
   summed: boolean;
 }
 
-const listed = (inputs: NamedTensorInfoMap, prefix: string) => Object.keys(inputs).filter((k) => k.startsWith(prefix)).sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length))).map((k) => inputs[k]!);
+/** inputs prefix0 .. prefix{count-1} */
+const listed = (inputs: NamedTensorInfoMap, prefix: string, count: number) => Array.from({ length: count }, (_, i) => inputs[`${prefix}${i}`]!);
 
 /** The sizes of an MLP call: layers, widths, tasks, points, whether params are per task, and the output layout of gradients. */
 function layout(params: TensorInfo[], x: TensorInfo, summed: boolean) {
@@ -44,8 +46,8 @@ function layout(params: TensorInfo[], x: TensorInfo, summed: boolean) {
 
 function backpropKernel(kernels: BoundKernels): KernelFunc {
   return ({ inputs, attrs }) => {
-    const { activation, loss, scale, summed } = attrs as unknown as MlpAttrs;
-    const params = listed(inputs, 'p');
+    const { layers: l, activation, loss, scale, summed } = attrs as unknown as MlpAttrs;
+    const params = listed(inputs, 'p', 2 * l);
     const { x, y } = inputs as { x: TensorInfo; y: TensorInfo };
     const { layers, tasks, k, perTask, widths, shapeOf } = layout(params, x, summed);
     const out = (shape: number[]) => kernels.backend.makeOutput(shape, 'float32');
@@ -62,11 +64,11 @@ function backpropKernel(kernels: BoundKernels): KernelFunc {
 
 function hvpKernel(kernels: BoundKernels): KernelFunc {
   return ({ inputs, attrs }) => {
-    const { activation, loss, scale, summed } = attrs as unknown as MlpAttrs;
-    const params = listed(inputs, 'p');
-    const direction = listed(inputs, 'v');
-    const acts = listed(inputs, 'a');
-    const errors = listed(inputs, 'e');
+    const { layers: l, activation, loss, scale, summed } = attrs as unknown as MlpAttrs;
+    const params = listed(inputs, 'p', 2 * l);
+    const direction = listed(inputs, 'v', 2 * l);
+    const acts = listed(inputs, 'a', l);
+    const errors = listed(inputs, 'e', l);
     const { x } = inputs as { x: TensorInfo };
     const { layers, tasks, k, perTask, widths, shapeOf } = layout(params, x, summed);
     if (tasks > 1 && direction[0].shape.length !== 3) throw new Error(`${MLP_HVP}: the direction must be per task for ${tasks} tasks`);
@@ -92,7 +94,7 @@ const named = (prefix: string, ts: tf.Tensor[]) => Object.fromEntries(ts.map((t,
 /** gradients.ts's backprop() in one kernel. */
 export function fusedBackprop(params: Params, points: PointSet, opts: LossOptions, scale: number, sumOverTasks: boolean): Backprop {
   const layers = params.length / 2;
-  const attrs = { activation: opts.activation, loss: opts.loss, scale, summed: sumOverTasks } as unknown as NamedAttrMap;
+  const attrs = { layers, activation: opts.activation, loss: opts.loss, scale, summed: sumOverTasks } as unknown as NamedAttrMap;
   const out = tf.engine().runKernel(MLP_BACKPROP, { x: points.x, y: points.y, ...named('p', params) }, attrs) as tf.Tensor[];
   return {
     grads: out.slice(0, 2 * layers),
@@ -104,7 +106,7 @@ export function fusedBackprop(params: Params, points: PointSet, opts: LossOption
 
 /** gradients.ts's hessianVectorProduct() in one kernel. */
 export function fusedHessianVectorProduct(params: Params, bp: Backprop, direction: Params, opts: LossOptions, scale: number, sumOverTasks: boolean): Params {
-  const attrs = { activation: opts.activation, loss: opts.loss, scale, summed: sumOverTasks } as unknown as NamedAttrMap;
+  const attrs = { layers: params.length / 2, activation: opts.activation, loss: opts.loss, scale, summed: sumOverTasks } as unknown as NamedAttrMap;
   const inputs = { x: bp.outputs[0], ...named('p', params), ...named('v', direction), ...named('a', bp.outputs.slice(1)), ...named('e', bp.errors) };
   return tf.engine().runKernel(MLP_HVP, inputs, attrs) as tf.Tensor[];
 }

@@ -28,10 +28,6 @@ const BLOCK: i32 = 48;
   return base + (index << 2);
 }
 
-@inline function splatA(a: usize, ars: usize, acs: usize, i: usize, p: usize): v128 {
-  return f32x4.splat(load<f32>(at(a, i * ars + p * acs)));
-}
-
 @inline function initial(bias: usize, j: usize): v128 {
   return bias ? v128.load(at(bias, j)) : f32x4.splat(0);
 }
@@ -50,27 +46,31 @@ const BLOCK: i32 = 48;
 }
 
 // The tiles: rows i..i+R-1, columns j..j+W-1, terms p0 <= p < p1, started from init
-// (bias or 0), stored or added into C.
+// (bias or 0), stored or added into C. Pointers advance by one term per step: A by acs, B by a row.
 function tile4x8(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, i: usize, j: usize, p0: usize, p1: usize, bias: usize, accumulate: bool): void {
   const lo = initial(bias, j);
   const hi = initial(bias, j + 4);
   let c00 = lo, c01 = hi, c10 = lo, c11 = hi, c20 = lo, c21 = hi, c30 = lo, c31 = hi;
+  const rowStep = ars << 2, termStep = acs << 2, bStep = ldb << 2;
+  let ap = at(a, i * ars + p0 * acs);
+  let bp = at(b, p0 * ldb + j);
   for (let p = p0; p < p1; p++) {
-    const row = at(b, p * ldb + j);
-    const b0 = v128.load(row);
-    const b1 = v128.load(row, 16);
-    const a0 = splatA(a, ars, acs, i, p);
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    const a0 = f32x4.splat(load<f32>(ap));
     c00 = f32x4.add(c00, f32x4.mul(a0, b0));
     c01 = f32x4.add(c01, f32x4.mul(a0, b1));
-    const a1 = splatA(a, ars, acs, i + 1, p);
+    const a1 = f32x4.splat(load<f32>(ap + rowStep));
     c10 = f32x4.add(c10, f32x4.mul(a1, b0));
     c11 = f32x4.add(c11, f32x4.mul(a1, b1));
-    const a2 = splatA(a, ars, acs, i + 2, p);
+    const a2 = f32x4.splat(load<f32>(ap + 2 * rowStep));
     c20 = f32x4.add(c20, f32x4.mul(a2, b0));
     c21 = f32x4.add(c21, f32x4.mul(a2, b1));
-    const a3 = splatA(a, ars, acs, i + 3, p);
+    const a3 = f32x4.splat(load<f32>(ap + 3 * rowStep));
     c30 = f32x4.add(c30, f32x4.mul(a3, b0));
     c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    ap += termStep;
+    bp += bStep;
   }
   const out = at(c, i * ldc + j);
   const step = ldc << 2;
@@ -87,12 +87,17 @@ function tile4x8(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
 function tile4x4(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, i: usize, j: usize, p0: usize, p1: usize, bias: usize, accumulate: bool): void {
   const init = initial(bias, j);
   let c0 = init, c1 = init, c2 = init, c3 = init;
+  const rowStep = ars << 2, termStep = acs << 2, bStep = ldb << 2;
+  let ap = at(a, i * ars + p0 * acs);
+  let bp = at(b, p0 * ldb + j);
   for (let p = p0; p < p1; p++) {
-    const b0 = v128.load(at(b, p * ldb + j));
-    c0 = f32x4.add(c0, f32x4.mul(splatA(a, ars, acs, i, p), b0));
-    c1 = f32x4.add(c1, f32x4.mul(splatA(a, ars, acs, i + 1, p), b0));
-    c2 = f32x4.add(c2, f32x4.mul(splatA(a, ars, acs, i + 2, p), b0));
-    c3 = f32x4.add(c3, f32x4.mul(splatA(a, ars, acs, i + 3, p), b0));
+    const b0 = v128.load(bp);
+    c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(ap)), b0));
+    c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(ap + rowStep)), b0));
+    c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(load<f32>(ap + 2 * rowStep)), b0));
+    c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(load<f32>(ap + 3 * rowStep)), b0));
+    ap += termStep;
+    bp += bStep;
   }
   const out = at(c, i * ldc + j);
   const step = ldc << 2;
@@ -104,11 +109,15 @@ function tile4x4(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
 
 function tile1x8(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, i: usize, j: usize, p0: usize, p1: usize, bias: usize, accumulate: bool): void {
   let c0 = initial(bias, j), c1 = initial(bias, j + 4);
+  const termStep = acs << 2, bStep = ldb << 2;
+  let ap = at(a, i * ars + p0 * acs);
+  let bp = at(b, p0 * ldb + j);
   for (let p = p0; p < p1; p++) {
-    const row = at(b, p * ldb + j);
-    const a0 = splatA(a, ars, acs, i, p);
-    c0 = f32x4.add(c0, f32x4.mul(a0, v128.load(row)));
-    c1 = f32x4.add(c1, f32x4.mul(a0, v128.load(row, 16)));
+    const a0 = f32x4.splat(load<f32>(ap));
+    c0 = f32x4.add(c0, f32x4.mul(a0, v128.load(bp)));
+    c1 = f32x4.add(c1, f32x4.mul(a0, v128.load(bp, 16)));
+    ap += termStep;
+    bp += bStep;
   }
   const out = at(c, i * ldc + j);
   put(out, c0, accumulate);
@@ -117,7 +126,14 @@ function tile1x8(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
 
 function tile1x4(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, i: usize, j: usize, p0: usize, p1: usize, bias: usize, accumulate: bool): void {
   let c0 = initial(bias, j);
-  for (let p = p0; p < p1; p++) c0 = f32x4.add(c0, f32x4.mul(splatA(a, ars, acs, i, p), v128.load(at(b, p * ldb + j))));
+  const termStep = acs << 2, bStep = ldb << 2;
+  let ap = at(a, i * ars + p0 * acs);
+  let bp = at(b, p0 * ldb + j);
+  for (let p = p0; p < p1; p++) {
+    c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(ap)), v128.load(bp)));
+    ap += termStep;
+    bp += bStep;
+  }
   put(at(c, i * ldc + j), c0, accumulate);
 }
 
@@ -125,12 +141,17 @@ function tile1x4(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
 function tile4x1(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, i: usize, j: usize, p0: usize, p1: usize, bias: usize, accumulate: bool): void {
   const init = initialScalar(bias, j);
   let c0 = init, c1 = init, c2 = init, c3 = init;
+  const rowStep = ars << 2, termStep = acs << 2, bStep = ldb << 2;
+  let ap = at(a, i * ars + p0 * acs);
+  let bp = at(b, p0 * ldb + j);
   for (let p = p0; p < p1; p++) {
-    const bv = load<f32>(at(b, p * ldb + j));
-    c0 += load<f32>(at(a, i * ars + p * acs)) * bv;
-    c1 += load<f32>(at(a, (i + 1) * ars + p * acs)) * bv;
-    c2 += load<f32>(at(a, (i + 2) * ars + p * acs)) * bv;
-    c3 += load<f32>(at(a, (i + 3) * ars + p * acs)) * bv;
+    const bv = load<f32>(bp);
+    c0 += load<f32>(ap) * bv;
+    c1 += load<f32>(ap + rowStep) * bv;
+    c2 += load<f32>(ap + 2 * rowStep) * bv;
+    c3 += load<f32>(ap + 3 * rowStep) * bv;
+    ap += termStep;
+    bp += bStep;
   }
   putScalar(at(c, i * ldc + j), c0, accumulate);
   putScalar(at(c, (i + 1) * ldc + j), c1, accumulate);
@@ -140,7 +161,14 @@ function tile4x1(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
 
 function tile1x1(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, i: usize, j: usize, p0: usize, p1: usize, bias: usize, accumulate: bool): void {
   let c0 = initialScalar(bias, j);
-  for (let p = p0; p < p1; p++) c0 += load<f32>(at(a, i * ars + p * acs)) * load<f32>(at(b, p * ldb + j));
+  const termStep = acs << 2, bStep = ldb << 2;
+  let ap = at(a, i * ars + p0 * acs);
+  let bp = at(b, p0 * ldb + j);
+  for (let p = p0; p < p1; p++) {
+    c0 += load<f32>(ap) * load<f32>(bp);
+    ap += termStep;
+    bp += bStep;
+  }
   putScalar(at(c, i * ldc + j), c0, accumulate);
 }
 

@@ -90,16 +90,18 @@ export function tanhf(x: f32): f32 {
 }
 
 // Four lanes at once: the same float32 operations lane by lane (so the same bits as tanhf), every
-// branch computed and the right one selected. The arguments tanhf gives expm1f: 2|x| for |x| > 0.2554
-// (at most 20 where the result is used) and -2|x| below; expm1f's argument reduction picks k = 0
-// (|z| <= ln2 / 2), k = +-1 (|z| < 1.5 ln2) or round(z / ln2), and with k = 0 the reduction
-// leaves z as it is (hi = z - 0, lo = 0, c = 0), so one reduction serves every lane.
+// branch computed and the right one selected. Only the arguments tanhf gives expm1f occur:
+// z = -2|x| in [-0.511, 0] for |x| <= 0.2554, where expm1f's reduction picks k = 0 (|z| <= ln2 / 2)
+// or k = -1, and z = 2|x| > 0.51 above, where k = 1 (z < 1.5 ln2) or round(z / ln2) >= 2; so the
+// k < -1 branch is left out, and k > 56 only occurs for |x| > 10, whose lanes tanh sets to 1.
+// With k = 0 the reduction leaves z as it is (hi = z - 0, lo = 0, c = 0): one reduction serves every lane.
 
 @inline function lanes(mask: v128, ifTrue: v128, ifFalse: v128): v128 {
   return v128.bitselect(ifTrue, ifFalse, mask);
 }
 
-function expm1f4(z: v128): v128 {
+/** expm1f for the lanes of tanhf4 (see above). */
+@inline function expm1f4(z: v128): v128 {
   const bits = z;
   const hx = v128.and(bits, i32x4.splat(0x7fffffff));
   const negative = i32x4.lt_s(bits, i32x4.splat(0));
@@ -127,11 +129,9 @@ function expm1f4(z: v128): v128 {
   );
   const twopk = i32x4.shl(i32x4.add(i32x4.splat(0x7f), k), 23);
   const inverse = i32x4.shl(i32x4.sub(i32x4.splat(0x7f), k), 23);
-  const whenNegative = f32x4.sub(f32x4.mul(f32x4.add(f32x4.sub(x, e), f32x4.splat(1)), twopk), f32x4.splat(1)); // k < -1 (k > 56 does not occur)
   const whenSmall = f32x4.mul(f32x4.add(f32x4.sub(x, e), f32x4.sub(f32x4.splat(1), inverse)), twopk); // 2 <= k < 23
   const whenLarge = f32x4.mul(f32x4.add(f32x4.sub(x, f32x4.add(e, inverse)), f32x4.splat(1)), twopk); // 23 <= k
   let result = lanes(i32x4.lt_s(k, i32x4.splat(23)), whenSmall, whenLarge);
-  result = lanes(i32x4.lt_s(k, i32x4.splat(0)), whenNegative, result);
   result = lanes(i32x4.eq(k, i32x4.splat(1)), whenK1, result);
   result = lanes(i32x4.eq(k, i32x4.splat(-1)), whenKm1, result);
   result = lanes(i32x4.eq(k, i32x4.splat(0)), whenK0, result);
