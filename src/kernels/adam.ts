@@ -6,7 +6,7 @@
 // Attrs: beta1, beta2 and the step's stepSize and epsilonHat (see assembly/adam.ts).
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import type { BoundKernels } from './wasm.js';
+import { getInputs, putInputs, type BoundKernels } from './wasm.js';
 
 export const ADAM = 'MetalearnAdam';
 
@@ -25,8 +25,9 @@ export function adamKernel(kernels: BoundKernels): KernelConfig {
       const { beta1, beta2, stepSize, epsilonHat, count } = attrs as unknown as AdamConstants & { count: number };
       const words: number[] = [];
       const outputs: TensorInfo[] = [];
+      const [ps, ms, vs, gs] = ['p', 'm', 'v', 'g'].map((name) => getInputs(inputs, name, count));
       for (let i = 0; i < count; i++) {
-        const [p, m, v, g] = ['p', 'm', 'v', 'g'].map((name) => inputs[`${name}${i}`]!);
+        const [p, m, v, g] = [ps[i], ms[i], vs[i], gs[i]];
         const outs = [0, 1, 2].map(() => kernels.backend.makeOutput(p.shape, 'float32'));
         outputs.push(...outs);
         words.push(...[p, m, v, g, ...outs].map((t) => kernels.offset(t)), p.shape.reduce((a, b) => a * b, 1));
@@ -40,7 +41,7 @@ export function adamKernel(kernels: BoundKernels): KernelConfig {
 
 /** One Adam step of every parameter: [p', m', v'] per parameter, in one kernel. */
 export function fusedAdam(params: tf.Tensor[], m: tf.Tensor[], v: tf.Tensor[], grads: tf.Tensor[], c: AdamConstants): tf.Tensor[][] {
-  const inputs = Object.fromEntries(params.flatMap((p, i) => [[`p${i}`, p], [`m${i}`, m[i]], [`v${i}`, v[i]], [`g${i}`, grads[i]]]));
+  const inputs = putInputs(putInputs(putInputs(putInputs({}, 'p', params), 'm', m), 'v', v), 'g', grads);
   const out = tf.engine().runKernel(ADAM, inputs, { ...c, count: params.length } as unknown as NamedAttrMap) as tf.Tensor[];
   return params.map((_, i) => out.slice(3 * i, 3 * i + 3));
 }

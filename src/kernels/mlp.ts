@@ -9,11 +9,11 @@
 // (attr summed), or in the layout of the params for one task. Attrs: activation, loss, scale.
 // No gradient is registered: nothing differentiates through them (MAML's autodiff route uses tf.grads).
 import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { Backprop, LossOptions } from '../gradients.js';
 import type { Params } from '../model.js';
 import type { PointSet } from '../tasks.js';
-import type { BoundKernels } from './wasm.js';
+import { getInputs, putInputs, type BoundKernels } from './wasm.js';
 
 export const MLP_BACKPROP = 'MetalearnMlpBackprop';
 export const MLP_HVP = 'MetalearnMlpHvp';
@@ -26,8 +26,6 @@ interface MlpAttrs {
   summed: boolean;
 }
 
-/** inputs prefix0 .. prefix{count-1} */
-const listed = (inputs: NamedTensorInfoMap, prefix: string, count: number) => Array.from({ length: count }, (_, i) => inputs[`${prefix}${i}`]!);
 
 /** The sizes of an MLP call: layers, widths, tasks, points, whether params are per task, and the output layout of gradients. */
 function layout(params: TensorInfo[], x: TensorInfo, summed: boolean) {
@@ -47,7 +45,7 @@ function layout(params: TensorInfo[], x: TensorInfo, summed: boolean) {
 function backpropKernel(kernels: BoundKernels): KernelFunc {
   return ({ inputs, attrs }) => {
     const { layers: l, activation, loss, scale, summed } = attrs as unknown as MlpAttrs;
-    const params = listed(inputs, 'p', 2 * l);
+    const params = getInputs(inputs, 'p', 2 * l);
     const { x, y } = inputs as { x: TensorInfo; y: TensorInfo };
     const { layers, tasks, k, perTask, widths, shapeOf } = layout(params, x, summed);
     const out = (shape: number[]) => kernels.backend.makeOutput(shape, 'float32');
@@ -65,10 +63,10 @@ function backpropKernel(kernels: BoundKernels): KernelFunc {
 function hvpKernel(kernels: BoundKernels): KernelFunc {
   return ({ inputs, attrs }) => {
     const { layers: l, activation, loss, scale, summed } = attrs as unknown as MlpAttrs;
-    const params = listed(inputs, 'p', 2 * l);
-    const direction = listed(inputs, 'v', 2 * l);
-    const acts = listed(inputs, 'a', l);
-    const errors = listed(inputs, 'e', l);
+    const params = getInputs(inputs, 'p', 2 * l);
+    const direction = getInputs(inputs, 'v', 2 * l);
+    const acts = getInputs(inputs, 'a', l);
+    const errors = getInputs(inputs, 'e', l);
     const { x } = inputs as { x: TensorInfo };
     const { layers, tasks, k, perTask, widths, shapeOf } = layout(params, x, summed);
     if (tasks > 1 && direction[0].shape.length !== 3) throw new Error(`${MLP_HVP}: the direction must be per task for ${tasks} tasks`);
@@ -89,13 +87,12 @@ export function mlpKernels(kernels: BoundKernels): KernelConfig[] {
   ];
 }
 
-const named = (prefix: string, ts: tf.Tensor[]) => Object.fromEntries(ts.map((t, i) => [`${prefix}${i}`, t]));
 
 /** gradients.ts's backprop() in one kernel. */
 export function fusedBackprop(params: Params, points: PointSet, opts: LossOptions, scale: number, sumOverTasks: boolean): Backprop {
   const layers = params.length / 2;
   const attrs = { layers, activation: opts.activation, loss: opts.loss, scale, summed: sumOverTasks } as unknown as NamedAttrMap;
-  const out = tf.engine().runKernel(MLP_BACKPROP, { x: points.x, y: points.y, ...named('p', params) }, attrs) as tf.Tensor[];
+  const out = tf.engine().runKernel(MLP_BACKPROP, putInputs({ x: points.x, y: points.y }, 'p', params), attrs) as tf.Tensor[];
   return {
     grads: out.slice(0, 2 * layers),
     outputs: [points.x, ...(out.slice(2 * layers, 3 * layers) as tf.Tensor3D[])],
@@ -107,6 +104,10 @@ export function fusedBackprop(params: Params, points: PointSet, opts: LossOption
 /** gradients.ts's hessianVectorProduct() in one kernel. */
 export function fusedHessianVectorProduct(params: Params, bp: Backprop, direction: Params, opts: LossOptions, scale: number, sumOverTasks: boolean): Params {
   const attrs = { layers: params.length / 2, activation: opts.activation, loss: opts.loss, scale, summed: sumOverTasks } as unknown as NamedAttrMap;
-  const inputs = { x: bp.outputs[0], ...named('p', params), ...named('v', direction), ...named('a', bp.outputs.slice(1)), ...named('e', bp.errors) };
+  const inputs: Record<string, tf.Tensor> = { x: bp.outputs[0] };
+  putInputs(inputs, 'p', params);
+  putInputs(inputs, 'v', direction);
+  putInputs(inputs, 'a', bp.outputs.slice(1));
+  putInputs(inputs, 'e', bp.errors);
   return tf.engine().runKernel(MLP_HVP, inputs, attrs) as tf.Tensor[];
 }

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { simdKernels } from './index.js';
-import type { BoundKernels } from './wasm.js';
+import { getInputs, putInputs, type BoundKernels } from './wasm.js';
 
 export const STEP = 'MetalearnStep';
 
@@ -20,8 +20,9 @@ export function stepKernel(kernels: BoundKernels): KernelConfig {
       const { count, scalar } = attrs as unknown as { count: number; scalar: number };
       const words: number[] = [];
       const outputs: TensorInfo[] = [];
+      const ps = getInputs(inputs, 'p', count), gs = getInputs(inputs, 'g', count), rs = getInputs(inputs, 'r', count);
       for (let i = 0; i < count; i++) {
-        const p = inputs[`p${i}`]!, g = inputs[`g${i}`]!, r = inputs[`r${i}`];
+        const p = ps[i], g = gs[i], r = rs[i] as TensorInfo | undefined;
         if (p.shape.length > g.shape.length) throw new Error(`${STEP}: a shared gradient for per-task parameters`);
         const sizeOf = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
         const copy = r ? sizeOf(r) : g.shape.length > p.shape.length ? sizeOf(p) : sizeOf(g); // floats of one copy
@@ -41,12 +42,8 @@ export function stepKernel(kernels: BoundKernels): KernelConfig {
  */
 export function subtractScaled(params: tf.Tensor[], grads: tf.Tensor[], rate: number | tf.Tensor[]): tf.Tensor[] {
   if (!simdKernels()) return params.map((p, i) => tf.sub(p, typeof rate === 'number' ? (rate === 1 ? grads[i] : tf.mul(grads[i], rate)) : tf.mul(rate[i], grads[i])));
-  const inputs: Record<string, tf.Tensor> = {};
-  params.forEach((p, i) => {
-    inputs[`p${i}`] = p;
-    inputs[`g${i}`] = grads[i];
-    if (typeof rate !== 'number') inputs[`r${i}`] = rate[i];
-  });
+  const inputs = putInputs(putInputs({}, 'p', params), 'g', grads);
+  if (typeof rate !== 'number') putInputs(inputs, 'r', rate);
   const attrs = { count: params.length, scalar: typeof rate === 'number' ? rate : 0 } as unknown as NamedAttrMap;
   return tf.engine().runKernel(STEP, inputs, attrs) as tf.Tensor[];
 }

@@ -1,0 +1,117 @@
+// One writer per run directory: a lock file holding the owner's pid, host and a random token,
+// created atomically (a complete temporary file hard-linked into place, which fails if one is
+// there) and touched every few seconds while the owner lives. A lock is stale when its process
+// is gone (same host) or it has not been touched for STALE_MS (another host); a stale lock is
+// taken over by moving it aside and checking that what was moved is the stale one. Readers
+// (eval, plot-data) never take it.
+import { randomBytes } from 'node:crypto';
+import { linkSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { RunError, UsageError } from './errors.js';
+
+export const LOCK_FILE = 'lock';
+/** How often a holder touches its lock, and how old an untouched lock from another host must be to count as stale. */
+const TOUCH_MS = 2000;
+const STALE_MS = 30_000;
+
+interface Owner {
+  pid: number;
+  host: string;
+  token: string;
+  since: string;
+}
+
+export interface RunLock {
+  /** Throws unless this process still holds the lock (checked before each commit). */
+  check(): void;
+  release(): void;
+}
+
+function readOwner(path: string): Owner | null {
+  try {
+    const owner = JSON.parse(readFileSync(path, 'utf8')) as Owner;
+    return typeof owner.pid === 'number' && typeof owner.token === 'string' ? owner : null;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return { pid: -1, host: '?', token: '', since: '' }; // unreadable: treated as stale below
+  }
+}
+
+function alive(owner: Owner, path: string): boolean {
+  if (owner.pid < 0) return false;
+  if (owner.host !== hostname()) {
+    try {
+      return Date.now() - statSync(path).mtimeMs < STALE_MS;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+/** Takes the lock of a run directory, or throws a UsageError naming the process that holds it. */
+export function lockRunDir(dir: string): RunLock {
+  const path = join(dir, LOCK_FILE);
+  const me: Owner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString() };
+  const tmp = join(dir, `.${LOCK_FILE}.${me.token}.tmp`);
+  writeFileSync(tmp, JSON.stringify(me));
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(tmp, path);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 10) throw e;
+      }
+      const owner = readOwner(path);
+      if (owner === null) continue; // released meanwhile
+      if (alive(owner, path)) {
+        throw new UsageError(`${dir} is being trained by process ${owner.pid} on ${owner.host} (since ${owner.since}): wait for it to finish, or stop it first`);
+      }
+      // stale: move it aside, and put back whatever was moved if it was not the stale lock
+      const aside = join(dir, `.${LOCK_FILE}.stale.${me.token}.tmp`);
+      try {
+        renameSync(path, aside);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      const moved = readOwner(aside);
+      if (moved && moved.token !== owner.token) {
+        try {
+          linkSync(aside, path); // another process had just taken it over: its lock goes back
+        } catch {
+          // a third one took it meanwhile; the second finds out at its next check()
+        }
+      }
+      rmSync(aside, { force: true });
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  const touch = setInterval(() => {
+    try {
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch {
+      // the directory may be gone: check() says so before the next commit
+    }
+  }, TOUCH_MS);
+  touch.unref();
+  return {
+    check() {
+      const owner = readOwner(path);
+      if (owner?.token !== me.token) throw new RunError(`${dir}: this process no longer holds the run's lock${owner ? ` (process ${owner.pid} on ${owner.host} does)` : ''}; stopping without writing`);
+    },
+    release() {
+      clearInterval(touch);
+      if (readOwner(path)?.token === me.token) rmSync(path, { force: true });
+    },
+  };
+}
