@@ -2,10 +2,9 @@
 // phi_t = theta - lr * grad L_t(theta), for all tasks of a batch at once
 // (Meta-SGD: phi_t = theta - alpha (.) grad L_t(theta), a learned rate per parameter).
 import * as tf from '@tensorflow/tfjs';
-import type { Activation, LossKind } from './config.js';
 import { autodiffGradients, backprop } from './gradients.js';
 import { subtractScaled } from './kernels/step.js';
-import { isPerTask, type Params } from './model.js';
+import { isPerTask, type Activation, type LossKind, type Params } from './model.js';
 import type { PointSet } from './tasks.js';
 
 export interface AdaptOptions {

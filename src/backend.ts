@@ -3,7 +3,7 @@
 // dynamic import; WebAssembly and pure JS always work.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { UsageError } from './config.js';
+import { UsageError } from './errors.js';
 import { KERNEL_CHOICES, kernelSet, useKernels, type KernelChoice, type KernelSet } from './kernels/index.js';
 export { KERNELS_HELP } from './kernels/index.js';
 

@@ -20,14 +20,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
-import { LEARNERS } from './algorithms/index.js';
 import { runtime, useBackend } from './backend.js';
 import { runtimeChoice, runtimeOptions } from './commands/runtime.js';
 import { readConfigFile, resolveConfig, type TrainConfig } from './config.js';
 import { useKernels, type KernelSet } from './kernels/index.js';
-import { metaLrAt } from './optim.js';
-import { Rng } from './rng.js';
-import { initialTensors, metaIteration, trainable } from './train.js';
+import { freshTrainable, metaIteration } from './train.js';
 
 const WORKLOADS = ['maml-paper', 'fomaml-paper', 'fomaml-flux', 'reptile-flux', 'maml-blog', 'transfer-flux'];
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -62,15 +59,9 @@ function configFor(workload: string, overrides: Partial<TrainConfig>): TrainConf
 
 /** A run of meta-iterations on fresh weights: what one timing measures. */
 function session(config: TrainConfig) {
-  const learner = LEARNERS[config.algo];
-  const { initial, extras } = initialTensors(config);
-  const state = trainable(config, initial, extras);
-  const rng = new Rng('bench');
+  const t = freshTrainable(config);
   let i = 0;
-  return {
-    step: () => metaIteration(learner, state.params, state.optimizer, config, rng, metaLrAt(config, i++), state.extras),
-    dispose: () => state.dispose(),
-  };
+  return { step: () => metaIteration(t, i++), dispose: () => t.dispose() };
 }
 
 /** Median ms per meta-iteration over windows, after a warm-up; the loss is read once per window, as training reads it at log points. */

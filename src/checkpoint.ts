@@ -1,39 +1,33 @@
-// Checkpoints: a run directory holds
-//   model.json + weights.bin  the MLP in the TensorFlow.js layers format (a Keras
-//                             Sequential of Dense layers): tf.loadLayersModel reads it;
-//                             userDefinedMetadata.metalearn says how it was made
-//   state.json                everything a resume needs: config, iteration, weights,
-//                             meta-optimizer state, RNG state, the unfinished curve window
-//   curve.json                the training curve (see README, "Loss curve")
-//   extras.json               the learner's own learned tensors beside the MLP (meta-sgd's
-//                             rates, daml's adaptation network), when it has any
-// Each file is replaced atomically; state.json is written last, so it never refers
-// to a curve point that is not on disk.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// The files of a run directory, and their one commit point. A checkpoint of iteration i is
+//   weights-<i>.bin    the MLP's weights, float32, in the layers manifest's order
+//   extras-<i>.bin     the learner's own tensors (meta-sgd's rates, daml's network), when it has any
+//   state-<i>.json     what only a resume needs: meta-optimizer state, random stream, unfinished curve window, time
+//   curve-<i>.json     the training curve up to iteration i
+//   model.json         the commit: a TF.js layers model (tf.loadLayersModel reads it) whose weights
+//                      manifest names weights-<i>.bin and whose userDefinedMetadata.metalearn holds
+//                      the iteration, the config, what computed it and the names of the other files
+// written in that order, model.json renamed into place last; the files of other iterations are
+// removed after it. A reader follows model.json, so it sees one iteration, whole, whatever instant a
+// writer was killed at. Every fact is stored once: the weights in their .bin, the config and
+// iteration in model.json, only what a resume needs in state-<i>.json.
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { LEARNERS, type Extras } from './algorithms/index.js';
-import { MAX_PARAMS, MAX_UNITS, UsageError, validateConfig, type Activation, type Algorithm, type TrainConfig } from './config.js';
-import { describeFsError, writeFileAtomic } from './fsutil.js';
+import { savedConfig, validateConfig, type TrainConfig } from './config.js';
+import { UsageError } from './errors.js';
+import { describeFsError, removeTempFiles, writeFileAtomic } from './fsutil.js';
 import type { KernelSet } from './kernels/index.js';
-import { layerSizes, paramShapes } from './model.js';
+import { MAX_PARAMS, MAX_UNITS } from './limits.js';
+import type { RunLock } from './lock.js';
+import { layerSizes, paramShapes, type Activation } from './model.js';
 import type { OptimizerState } from './optim.js';
 import type { RngState } from './rng.js';
 import { VERSION } from './version.js';
 
-export const FORMAT_VERSION = 1;
-
-export interface RunInfo {
-  formatVersion: number;
-  metalearnVersion: string;
-  algo: Algorithm;
-  iteration: number;
-  backend: string;
-  /** The kernel set of the wasm backend (absent in checkpoints written before it existed). */
-  kernels?: KernelSet;
-  config: TrainConfig;
-}
+export const FORMAT_VERSION = 2;
+export const MODEL_FILE = 'model.json';
 
 export interface CurvePoint {
   iteration: number;
@@ -43,70 +37,53 @@ export interface CurvePoint {
 
 export interface ValidationPoint {
   iteration: number;
-  /** Mean grid MSE of the validation tasks before and after valUpdates SGD steps. */
+  /** Mean grid MSE of the validation tasks before and after valUpdates fine-tuning steps. */
   before: number;
   after: number;
   seconds: number;
 }
 
 export interface Curve {
-  formatVersion: number;
-  algo: Algorithm;
-  backend: string;
-  kernels?: KernelSet;
-  metalearnVersion: string;
   train: CurvePoint[];
   validation: ValidationPoint[];
 }
 
-export interface TrainState extends RunInfo {
-  params: EncodedArray[];
-  /** The learner's extra tensors by group (absent when it has none). */
-  extras?: Record<string, EncodedArray[]>;
-  optimizer: { step: number; slots: (EncodedArray & { name: string })[] };
+/** How a checkpoint was made: what model.json records beside the layers model. */
+export interface RunInfo {
+  iteration: number;
+  config: TrainConfig;
+  backend: string;
+  kernels: KernelSet;
+  metalearnVersion: string;
+}
+
+/** What only a resume needs. */
+export interface ResumeState {
+  optimizer: OptimizerState;
   rng: RngState;
   /** Meta-losses of the curve window under way: their sum and count. */
   window: { sum: number; count: number };
+  /** Wall time of the run so far. */
   seconds: number;
 }
 
-interface EncodedArray {
-  shape: number[];
-  /** float32 little-endian, base64 */
-  data: string;
+/** userDefinedMetadata.metalearn of model.json. */
+interface Metadata extends Omit<RunInfo, 'config'> {
+  formatVersion: number;
+  config: Partial<TrainConfig>;
+  files: { state: string; curve: string; extras?: string };
 }
 
-export const files = (dir: string) => ({
-  model: join(dir, 'model.json'),
-  weights: join(dir, 'weights.bin'),
-  state: join(dir, 'state.json'),
-  curve: join(dir, 'curve.json'),
-  extras: join(dir, 'extras.json'),
-});
+const fileName = (kind: 'weights' | 'extras' | 'state' | 'curve', iteration: number) => `${kind}-${String(iteration).padStart(7, '0')}.${kind === 'weights' || kind === 'extras' ? 'bin' : 'json'}`;
+/** Files of a checkpoint other than model.json. */
+const CHECKPOINT_FILE = /^(weights|extras|state|curve)-\d+\.(bin|json)$/;
 
-function encode(shape: number[], values: Float32Array): EncodedArray {
-  return { shape, data: Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64') };
-}
-
-function decode(a: EncodedArray, where: string): Float32Array {
-  const bytes = Buffer.from(a.data, 'base64');
-  const size = a.shape.reduce((x, y) => x * y, 1);
-  if (bytes.length !== size * 4) throw new UsageError(`${where}: ${bytes.length} bytes for shape [${a.shape}]`);
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-}
-
-/** The layers-format model.json for an MLP with these hidden sizes. */
-export function modelJson(hidden: number[], activation: Activation, info?: RunInfo): object {
+/** The layers-format model.json of an MLP with these hidden sizes, its weights in `weightsFile`. */
+export function modelJson(hidden: number[], activation: Activation, weightsFile: string, metadata?: object): object {
   const sizes = layerSizes(hidden);
   const layers = sizes.slice(1).map((units, i) => ({
     class_name: 'Dense',
-    config: {
-      name: `dense_${i + 1}`,
-      units,
-      activation: i < sizes.length - 2 ? activation : 'linear',
-      use_bias: true,
-      ...(i === 0 ? { batch_input_shape: [null, 1], dtype: 'float32' } : {}),
-    },
+    config: { name: `dense_${i + 1}`, units, activation: i < sizes.length - 2 ? activation : 'linear', use_bias: true, ...(i === 0 ? { batch_input_shape: [null, 1], dtype: 'float32' } : {}) },
   }));
   const weights = paramShapes(hidden).map((shape, i) => ({ name: `dense_${Math.floor(i / 2) + 1}/${i % 2 ? 'bias' : 'kernel'}`, shape, dtype: 'float32' }));
   return {
@@ -114,8 +91,8 @@ export function modelJson(hidden: number[], activation: Activation, info?: RunIn
     generatedBy: `metalearn ${VERSION}`,
     convertedBy: null,
     modelTopology: { class_name: 'Sequential', config: { name: 'metalearn_mlp', layers } },
-    weightsManifest: [{ paths: ['./weights.bin'], weights }],
-    ...(info ? { userDefinedMetadata: { metalearn: info } } : {}),
+    weightsManifest: [{ paths: [`./${weightsFile}`], weights }],
+    ...(metadata ? { userDefinedMetadata: { metalearn: metadata } } : {}),
   };
 }
 
@@ -129,35 +106,49 @@ function concatFloats(arrays: Float32Array[]): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
+const base64 = (values: Float32Array) => Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+
 export interface CheckpointContents {
   info: RunInfo;
-  params: tf.Tensor[];
-  extras: Extras;
-  optimizer: OptimizerState;
-  rng: RngState;
-  window: { sum: number; count: number };
-  seconds: number;
+  /** The MLP's weights, one array per param. */
+  weights: Float32Array[];
+  /** The learner's own tensors, group after group in the order of its extras(config). */
+  extras: Float32Array[];
+  resume: ResumeState;
   curve: Curve;
 }
 
-export function saveCheckpoint(dir: string, c: CheckpointContents): void {
-  const values = c.params.map((p) => p.dataSync() as Float32Array);
-  const extras = Object.fromEntries(Object.entries(c.extras).map(([name, ts]) => [name, ts.map((t) => encode(t.shape, t.dataSync() as Float32Array))]));
-  const f = files(dir);
-  writeFileAtomic(f.curve, JSON.stringify(c.curve));
-  writeFileAtomic(f.weights, concatFloats(values));
-  if (Object.keys(extras).length > 0) writeFileAtomic(f.extras, JSON.stringify({ formatVersion: FORMAT_VERSION, algo: c.info.algo, extras }));
-  writeFileAtomic(f.model, JSON.stringify(modelJson(c.info.config.hidden, c.info.config.activation, c.info), null, 1));
-  const state: TrainState = {
-    ...c.info,
-    params: values.map((v, i) => encode(c.params[i].shape, v)),
-    extras,
-    optimizer: { step: c.optimizer.step, slots: c.optimizer.slots.map((s) => ({ name: s.name, ...encode(s.shape, s.values) })) },
-    rng: c.rng,
-    window: c.window,
-    seconds: c.seconds,
-  };
-  writeFileAtomic(f.state, JSON.stringify(state));
+/** Writes a checkpoint and commits it (model.json last), then removes the files of other iterations. `lock`: checked just before the commit. */
+export function saveCheckpoint(dir: string, c: CheckpointContents, lock?: RunLock): void {
+  const { iteration, config } = c.info;
+  const files: Metadata['files'] = { state: fileName('state', iteration), curve: fileName('curve', iteration), ...(c.extras.length ? { extras: fileName('extras', iteration) } : {}) };
+  const weightsFile = fileName('weights', iteration);
+  const { optimizer, rng, window, seconds } = c.resume;
+  const state = { optimizer: { step: optimizer.step, slots: optimizer.slots.map((s) => ({ name: s.name, shape: s.shape, data: base64(s.values) })) }, rng, window, seconds };
+  try {
+    writeFileAtomic(join(dir, weightsFile), concatFloats(c.weights));
+    if (files.extras) writeFileAtomic(join(dir, files.extras), concatFloats(c.extras));
+    writeFileAtomic(join(dir, files.state), JSON.stringify(state));
+    writeFileAtomic(join(dir, files.curve), JSON.stringify(c.curve));
+  } catch (e) {
+    // an uncommitted checkpoint (a full disk): its files go, the committed one stays as it was
+    for (const name of [weightsFile, ...Object.values(files)]) rmSync(join(dir, name), { force: true });
+    throw e;
+  }
+  lock?.check();
+  const metadata: Metadata = { formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, iteration, backend: c.info.backend, kernels: c.info.kernels, config: savedConfig(config), files };
+  writeFileAtomic(join(dir, MODEL_FILE), JSON.stringify(modelJson(config.hidden, config.activation, weightsFile, metadata), null, 1));
+  const kept = new Set([weightsFile, ...Object.values(files)]);
+  for (const name of readdirSync(dir)) if (CHECKPOINT_FILE.test(name) && !kept.has(name)) rmSync(join(dir, name), { force: true });
+}
+
+/** Removes what a killed writer left in a run directory: temporary files and files of an uncommitted checkpoint. Call only while holding its lock. */
+export function cleanRunDir(dir: string): void {
+  removeTempFiles(dir);
+  if (!existsSync(join(dir, MODEL_FILE))) return;
+  const json = readJson(join(dir, MODEL_FILE), `run ${dir}`) as { weightsManifest?: { paths?: string[] }[]; userDefinedMetadata?: { metalearn?: Partial<Metadata> } };
+  const kept = new Set([...(json.weightsManifest?.flatMap((g) => g.paths ?? []).map((p) => p.replace(/^\.\//, '')) ?? []), ...Object.values(json.userDefinedMetadata?.metalearn?.files ?? {})]);
+  for (const name of readdirSync(dir)) if (CHECKPOINT_FILE.test(name) && !kept.has(name)) rmSync(join(dir, name), { force: true });
 }
 
 export function readJson(path: string, what: string): unknown {
@@ -174,20 +165,19 @@ export function readJson(path: string, what: string): unknown {
   }
 }
 
-function checkFormatVersion(version: unknown, where: string): void {
-  if (typeof version === 'number' && version > FORMAT_VERSION) {
-    throw new UsageError(`${where}: written by a newer metalearn (format ${version}; this metalearn reads format ${FORMAT_VERSION}): upgrade metalearn`);
-  }
-}
-
-export interface LoadedModel {
-  params: tf.Tensor[];
-  /** The learner's extra tensors (extras.json); none for most algorithms and for a plain layers model. */
-  extras: Extras;
+/** A run directory, read and checked, before any tensor exists. */
+export interface Run {
+  dir: string;
   hidden: number[];
   activation: Activation;
-  /** Present when metalearn wrote the checkpoint; absent for a plain layers model (e.g. the PyTorch peer's). */
+  /** The MLP's weights, one array per param (shapes: paramShapes(hidden)). */
+  weights: Float32Array[];
+  /** Null for a plain layers model (e.g. written by the PyTorch peer), which has only weights. */
   info: RunInfo | null;
+  /** The learner's own tensors by group, shapes from its config. */
+  extras: Record<string, { shape: number[]; values: Float32Array }[]>;
+  resume: ResumeState | null;
+  curve: Curve | null;
 }
 
 interface DenseConfig {
@@ -196,19 +186,58 @@ interface DenseConfig {
   use_bias?: unknown;
 }
 
-/** Reads a layers-format MLP (model.json + weights.bin), checking it against its topology before allocating. */
-export function loadModel(dir: string): LoadedModel {
-  const f = files(dir);
-  if (!existsSync(dir)) throw new UsageError(`checkpoint ${dir}: no such directory`);
-  if (!existsSync(f.model)) throw new UsageError(`checkpoint ${dir}: no model.json (is it a run directory?)`);
-  const where = `checkpoint ${f.model}`;
-  const json = readJson(f.model, `checkpoint ${dir}`) as {
-    modelTopology?: { config?: { layers?: { class_name?: string; config?: DenseConfig }[] } };
-    weightsManifest?: { paths?: string[]; weights?: { name: string; shape: number[]; dtype?: string }[] }[];
-    userDefinedMetadata?: { metalearn?: RunInfo };
-  };
-  const info = json.userDefinedMetadata?.metalearn ?? null;
-  if (info) checkFormatVersion(info.formatVersion, where);
+interface LayersModelJson {
+  modelTopology?: { config?: { layers?: { class_name?: string; config?: DenseConfig }[] } };
+  weightsManifest?: { paths?: string[]; weights?: { name: string; shape: number[]; dtype?: string }[] }[];
+  userDefinedMetadata?: { metalearn?: Partial<Metadata> };
+}
+
+const encodedSlot = z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()).max(8), data: z.string() });
+const byte = z.number().int().min(0).max(255);
+const resumeShape = z.object({
+  optimizer: z.object({ step: z.number().int().nonnegative(), slots: z.array(encodedSlot) }),
+  rng: z.object({ i: byte, j: byte, S: z.array(byte).length(256) }), // seedrandom's ARC4 state
+  window: z.object({ sum: z.number().finite(), count: z.number().int().nonnegative() }),
+  seconds: z.number().nonnegative(),
+});
+const point = { iteration: z.number().int().nonnegative(), seconds: z.number() };
+const curveShape = z.object({
+  train: z.array(z.object({ ...point, metaLoss: z.number() })),
+  validation: z.array(z.object({ ...point, before: z.number(), after: z.number() })),
+});
+
+/** Parses with a zod schema, or refuses naming the first problem. */
+function parseShape<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new UsageError(`${where}: ${issue.path.length ? `'${issue.path.join('.')}'` : 'the file'}: ${issue.message} (damaged or not written by metalearn)`);
+}
+
+function readFloats(path: string, floats: number, where: string): Float32Array {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw Object.assign(new UsageError(`${where}: ${path} is missing (${describeFsError(e)})`), { missing: true });
+  }
+  if (size !== floats * 4) throw new UsageError(`${where}: ${path}: ${size} bytes, the manifest needs ${floats * 4} (truncated or from another model)`);
+  const bytes = readFileSync(path);
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+}
+
+function split(all: Float32Array, shapes: number[][]): Float32Array[] {
+  let offset = 0;
+  return shapes.map((shape) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const part = all.subarray(offset, offset + n);
+    offset += n;
+    return part;
+  });
+}
+
+/** The topology of a layers-format MLP: hidden widths and activation, checked against what metalearn accepts. */
+function readTopology(json: LayersModelJson, where: string): { hidden: number[]; activation: Activation } {
   const layers = json.modelTopology?.config?.layers;
   if (!Array.isArray(layers) || layers.length < 2) throw new UsageError(`${where}: expected a Sequential model of at least two Dense layers`);
   const units = layers.map((l, i) => {
@@ -222,7 +251,22 @@ export function loadModel(dir: string): LoadedModel {
   const activation = [...hiddenActs][0];
   if (hiddenActs.size !== 1 || (activation !== 'relu' && activation !== 'tanh')) throw new UsageError(`${where}: hidden activations must all be relu or tanh, not ${[...hiddenActs].join(', ')}`);
   if ((layers[layers.length - 1].config?.activation ?? 'linear') !== 'linear') throw new UsageError(`${where}: the output layer must be linear`);
-  const hidden = units.slice(0, -1);
+  return { hidden: units.slice(0, -1), activation };
+}
+
+/** Reads one committed checkpoint of dir (see loadRun). */
+function readRun(dir: string): Run {
+  const modelPath = join(dir, MODEL_FILE);
+  const where = `checkpoint ${modelPath}`;
+  const json = readJson(modelPath, `checkpoint ${dir}`) as LayersModelJson;
+  const meta = json.userDefinedMetadata?.metalearn ?? null;
+  if (meta && typeof meta.formatVersion === 'number' && meta.formatVersion > FORMAT_VERSION) {
+    throw new UsageError(`${where}: written by a newer metalearn (format ${meta.formatVersion}; this metalearn reads format ${FORMAT_VERSION}): upgrade metalearn`);
+  }
+  if (meta && meta.formatVersion !== FORMAT_VERSION) {
+    throw new UsageError(`${where}: written in format ${meta.formatVersion} by metalearn ${meta.metalearnVersion ?? '0.1'}: convert it with \`npx metalearn upgrade ${dir}\``);
+  }
+  const { hidden, activation } = readTopology(json, where);
   const shapes = paramShapes(hidden);
   const total = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
   if (total > MAX_PARAMS) throw new UsageError(`${where}: ${total} parameters is more than this tool accepts (${MAX_PARAMS})`);
@@ -235,105 +279,79 @@ export function loadModel(dir: string): LoadedModel {
   });
   const paths = json.weightsManifest?.flatMap((g) => g.paths ?? []) ?? [];
   if (paths.length !== 1) throw new UsageError(`${where}: expected one weights file, found ${paths.length}`);
-  const weightsPath = join(dir, paths[0]);
-  let size: number;
-  try {
-    size = statSync(weightsPath).size;
-  } catch {
-    throw new UsageError(`checkpoint ${dir}: weights file ${paths[0]} is missing`);
+  // every size and shape is checked before the big reads
+  let info: RunInfo | null = null;
+  let groups: [string, number[][]][] = [];
+  if (meta) {
+    const config = validateConfig(meta.config, `${where} (userDefinedMetadata)`);
+    if (config.hidden.join(',') !== hidden.join(',') || config.activation !== activation) throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}) does not match its topology`);
+    const files = meta.files;
+    if (!Number.isInteger(meta.iteration) || (meta.iteration as number) < 0 || typeof files?.state !== 'string' || typeof files.curve !== 'string') throw new UsageError(`${where}: its metalearn metadata is incomplete (damaged or not written by metalearn)`);
+    info = { iteration: meta.iteration as number, config, backend: String(meta.backend), kernels: meta.kernels === 'simd' ? 'simd' : 'builtin', metalearnVersion: String(meta.metalearnVersion) };
+    groups = Object.entries(LEARNERS[config.algo].extras?.(config) ?? {}).map(([name, g]) => [name, g.shapes]);
+    if (groups.length > 0 && typeof files.extras !== 'string') throw new UsageError(`${where}: ${config.algo} keeps its learned tensors in an extras file, and none is named`);
   }
-  if (size !== total * 4) throw new UsageError(`checkpoint ${weightsPath}: ${size} bytes, the manifest needs ${total * 4} (truncated or from another model)`);
-  const bytes = readFileSync(weightsPath);
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const weights = split(readFloats(join(dir, paths[0]), total, `checkpoint ${dir}`), shapes);
+  if (!meta || !info) return { dir, hidden, activation, weights, info: null, extras: {}, resume: null, curve: null };
+  const extraShapes = groups.flatMap(([, s]) => s);
+  const extraFloats = extraShapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  const extraValues = groups.length ? split(readFloats(join(dir, meta.files!.extras!), extraFloats, `checkpoint ${dir}`), extraShapes) : [];
   let offset = 0;
-  const params = shapes.map((shape) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const t = tf.tensor(all.subarray(offset, offset + n), shape);
-    offset += n;
-    return t;
-  });
-  const config = info ? validateConfig(info.config, `${where} (userDefinedMetadata)`) : null;
-  const expectsExtras = config !== null && LEARNERS[config.algo].extras !== undefined;
-  const saved = expectsExtras ? (readJson(f.extras, `checkpoint ${dir} (${config.algo} keeps its learned tensors there)`) as { extras?: unknown }).extras : undefined;
-  const extras = config ? decodeExtras(saved, config, `checkpoint ${f.extras}`) : {};
+  const extras = Object.fromEntries(groups.map(([name, s]) => [name, s.map((shape) => ({ shape, values: extraValues[offset++] }))]));
+  const stateWhere = `checkpoint ${join(dir, meta.files!.state)}`;
+  const state = parseShape(resumeShape, readJson(join(dir, meta.files!.state), `checkpoint ${dir}`), stateWhere);
+  const resume: ResumeState = {
+    ...state,
+    optimizer: {
+      step: state.optimizer.step,
+      slots: state.optimizer.slots.map((s) => {
+        const bytes = Buffer.from(s.data, 'base64');
+        if (bytes.length !== s.shape.reduce((a, b) => a * b, 1) * 4) throw new UsageError(`${stateWhere}: optimizer slot ${s.name}: ${bytes.length} bytes for shape [${s.shape}]`);
+        return { name: s.name, shape: s.shape, values: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) };
+      }),
+    },
+  };
+  const curve = parseShape(curveShape, readJson(join(dir, meta.files!.curve), `checkpoint ${dir}`), `checkpoint ${join(dir, meta.files!.curve)}`);
+  return { dir, hidden, activation, weights, info, extras, resume, curve };
+}
+
+/**
+ * Reads the committed checkpoint of a run directory (or a plain layers model), everything checked
+ * before any tensor is allocated. A writer may commit a newer checkpoint and remove this one's
+ * files while they are read: then the newer one is read.
+ */
+export function loadRun(dir: string): Run {
+  if (!existsSync(dir)) throw new UsageError(`checkpoint ${dir}: no such directory`);
+  if (!existsSync(join(dir, MODEL_FILE))) throw new UsageError(`checkpoint ${dir}: no model.json (is it a run directory?)`);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return readRun(dir);
+    } catch (e) {
+      if (!(e as { missing?: boolean }).missing && !/cannot read .*ENOENT/.test((e as Error).message)) throw e;
+      if (attempt >= 5) throw e;
+    }
+  }
+}
+
+/** A run's MLP and extras as tensors, for evaluation. */
+export interface LoadedModel extends Omit<Run, 'weights' | 'extras'> {
+  params: tf.Tensor[];
+  /** The learner's extra tensors; none for most algorithms and for a plain layers model. */
+  extras: Extras;
+}
+
+/** loadRun, and the weights made tensors. */
+export function loadModel(dir: string): LoadedModel {
+  const run = loadRun(dir);
+  const shapes = paramShapes(run.hidden);
   return {
-    params,
-    extras: Object.fromEntries(Object.entries(extras).map(([name, arrays]) => [name, arrays.map((a) => tf.tensor(a.values, a.shape))])),
-    hidden,
-    activation,
-    info: info && config ? { ...info, config } : null,
+    ...run,
+    params: run.weights.map((w, i) => tf.tensor(w, shapes[i])),
+    extras: Object.fromEntries(Object.entries(run.extras).map(([name, arrays]) => [name, arrays.map((a) => tf.tensor(a.values, a.shape))])),
   };
 }
 
 /** Frees a loaded model's tensors. */
 export function disposeModel(model: LoadedModel): void {
   tf.dispose([...model.params, ...Object.values(model.extras).flat()]);
-}
-
-type DecodedArray = { shape: number[]; values: Float32Array };
-
-/** A learner's saved extra tensors, checked against the shapes its config gives them. */
-function decodeExtras(saved: unknown, config: TrainConfig, where: string): Record<string, DecodedArray[]> {
-  const groups = (typeof saved === 'object' && saved !== null ? saved : {}) as Record<string, EncodedArray[] | undefined>;
-  const expected = Object.entries(LEARNERS[config.algo].extras?.(config) ?? {});
-  return Object.fromEntries(
-    expected.map(([name, { shapes }]) => {
-      const arrays = groups[name];
-      if (!Array.isArray(arrays) || arrays.length !== shapes.length || arrays.some((a, i) => a?.shape?.join(',') !== shapes[i].join(','))) {
-        throw new UsageError(`${where}: the ${config.algo} tensors '${name}' are missing or do not match the config (shapes ${shapes.map((s) => `[${s}]`).join(' ')})`);
-      }
-      return [name, arrays.map((a, i) => ({ shape: shapes[i], values: decode(a, `${where} ${name} ${i}`) }))];
-    }),
-  );
-}
-
-/** Reads state.json for a resume, checking it before allocating anything. */
-export function loadTrainState(dir: string): { state: TrainState; params: Float32Array[]; extras: Record<string, DecodedArray[]>; optimizer: OptimizerState } {
-  const f = files(dir);
-  if (!existsSync(f.state)) {
-    throw new UsageError(`cannot resume ${dir}: no state.json (not a metalearn run directory, or stopped before its first checkpoint: --force starts it again)`);
-  }
-  const where = `checkpoint ${f.state}`;
-  const state = readJson(f.state, `cannot resume ${dir}`) as TrainState;
-  checkFormatVersion((state as Partial<TrainState> | null)?.formatVersion, where);
-  checkStateShape(state, where);
-  const config = validateConfig(state.config, where);
-  const shapes = paramShapes(config.hidden);
-  if (!Array.isArray(state.params) || state.params.length !== shapes.length || state.params.some((p, i) => p.shape?.join(',') !== shapes[i].join(','))) {
-    throw new UsageError(`${where}: saved weights do not match hidden ${config.hidden.join(',')}`);
-  }
-  if (!Number.isInteger(state.iteration) || state.iteration < 0) throw new UsageError(`${where}: invalid iteration ${state.iteration}`);
-  const params = state.params.map((p, i) => decode(p, `${where} weight ${i}`));
-  const extras = decodeExtras(state.extras, config, where);
-  const optimizer: OptimizerState = {
-    step: state.optimizer.step,
-    slots: state.optimizer.slots.map((s) => ({ name: s.name, shape: s.shape, values: decode(s, `${where} optimizer slot ${s.name}`) })),
-  };
-  return { state: { ...state, config }, params, extras, optimizer };
-}
-
-const encodedArray = z.object({ shape: z.array(z.number().int().nonnegative()).max(8), data: z.string() });
-const byte = z.number().int().min(0).max(255);
-/** What a resume reads from state.json besides the config, whose own schema checks it. */
-const stateShape = z.object({
-  iteration: z.number().int().nonnegative(),
-  params: z.array(encodedArray),
-  optimizer: z.object({ step: z.number().int().nonnegative(), slots: z.array(encodedArray.extend({ name: z.string() })) }),
-  rng: z.object({ i: byte, j: byte, S: z.array(byte).length(256) }), // seedrandom's ARC4 state
-  window: z.object({ sum: z.number().finite(), count: z.number().int().nonnegative() }),
-  seconds: z.number().nonnegative(),
-});
-
-function checkStateShape(state: unknown, where: string): void {
-  const parsed = stateShape.safeParse(state);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(`${where}: ${issue.path.length ? `'${issue.path.join('.')}'` : 'the file'}: ${issue.message} (damaged or not written by metalearn)`);
-  }
-}
-
-export function loadCurve(dir: string): Curve {
-  const curve = readJson(files(dir).curve, `run ${dir}`) as Curve;
-  if (!Array.isArray(curve.train) || !Array.isArray(curve.validation)) throw new UsageError(`run ${dir}: curve.json lacks its train and validation lists`);
-  return curve;
 }

@@ -1,10 +1,11 @@
 // The metalearn command line: thin commands over the library in src/.
 import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
-import { RunError, UsageError } from './config.js';
+import { RunError, UsageError } from './errors.js';
 import { registerEval } from './commands/eval.js';
 import { registerPlot } from './commands/plot.js';
 import { registerTrain } from './commands/train.js';
+import { registerUpgrade } from './commands/upgrade.js';
 import { VERSION } from './version.js';
 
 const debug = process.argv.includes('--debug');
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerTrain(program, run);
   registerEval(program, run);
   registerPlot(program, run);
+  registerUpgrade(program, run);
   program.commands.forEach((c) => c.exitOverride().option('--debug', 'print stack traces of errors'));
   return program;
 }

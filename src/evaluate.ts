@@ -3,8 +3,7 @@
 // All tasks are fine-tuned at once as per-task weights [tasks, ...].
 import * as tf from '@tensorflow/tfjs';
 import { sgdStep, type AdaptOptions } from './adapt.js';
-import type { Activation, LossKind } from './config.js';
-import { forward, perTaskCopies, taskLosses, type Params } from './model.js';
+import { forward, perTaskCopies, taskLosses, type Activation, type LossKind, type Params } from './model.js';
 import { Rng } from './rng.js';
 import { disposePoints, linspace, pointSet, sampleInputs, sampleTasks, type PointSet, type SineTask, type TaskFamily } from './tasks.js';
 

@@ -1,6 +1,9 @@
 // metalearn as a library: tasks, model, adaptation, algorithms, training,
 // evaluation, checkpoints and plots, with no command line in them.
 export * from './config.js';
+export * from './errors.js';
+export * from './limits.js';
+export * from './options.js';
 export * from './tasks.js';
 export * from './model.js';
 export * from './adapt.js';
@@ -13,5 +16,7 @@ export * from './report.js';
 export * from './plots.js';
 export * from './train.js';
 export { Rng } from './rng.js';
-export { useBackend, BACKENDS, type BackendChoice } from './backend.js';
+export { useBackend, runtime, BACKENDS, type BackendChoice, type Runtime } from './backend.js';
+export { useKernels, kernelSet, KERNEL_CHOICES, type KernelChoice, type KernelSet } from './kernels/index.js';
+export { lockRunDir, type RunLock } from './lock.js';
 export { VERSION } from './version.js';

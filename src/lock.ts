@@ -9,6 +9,7 @@ import { linkSync, readFileSync, renameSync, rmSync, statSync, utimesSync, write
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RunError, UsageError } from './errors.js';
+import { describeFsError } from './fsutil.js';
 
 export const LOCK_FILE = 'lock';
 /** How often a holder touches its lock, and how old an untouched lock from another host must be to count as stale. */
@@ -59,8 +60,13 @@ function alive(owner: Owner, path: string): boolean {
 export function lockRunDir(dir: string): RunLock {
   const path = join(dir, LOCK_FILE);
   const me: Owner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString() };
-  const tmp = join(dir, `.${LOCK_FILE}.${me.token}.tmp`);
-  writeFileSync(tmp, JSON.stringify(me));
+  const tmp = join(dir, `.${LOCK_FILE}.${process.pid}.tmp`); // the pattern of fsutil's temporaries: a later writer removes it if this one is killed
+  try {
+    writeFileSync(tmp, JSON.stringify(me));
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new RunError(`cannot take the lock of ${dir}: ${describeFsError(e)}`);
+  }
   try {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -75,7 +81,7 @@ export function lockRunDir(dir: string): RunLock {
         throw new UsageError(`${dir} is being trained by process ${owner.pid} on ${owner.host} (since ${owner.since}): wait for it to finish, or stop it first`);
       }
       // stale: move it aside, and put back whatever was moved if it was not the stale lock
-      const aside = join(dir, `.${LOCK_FILE}.stale.${me.token}.tmp`);
+      const aside = join(dir, `.${LOCK_FILE}.stale.${process.pid}.tmp`);
       try {
         renameSync(path, aside);
       } catch (e) {

@@ -2,9 +2,12 @@
 // The same functions take per-task copies (W: [tasks, in, out], b: [tasks, out]),
 // which is what adaptation produces: one set of fast weights per task.
 import * as tf from '@tensorflow/tfjs';
-import type { Activation, LossKind } from './config.js';
 import type { Rng } from './rng.js';
 
+export const ACTIVATIONS = ['relu', 'tanh'] as const;
+export const LOSSES = ['mse', 'l1'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+export type LossKind = (typeof LOSSES)[number];
 export type Params = tf.Tensor[];
 
 /** Layer widths from input to output: inputs (1 for the sine MLP), ...hidden, 1. */

@@ -8,7 +8,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Curve } from './checkpoint.js';
-import { UsageError } from './config.js';
+import { UsageError } from './errors.js';
 import { GRID_POINTS } from './evaluate.js';
 import type { EvalReport } from './report.js';
 import { Rng } from './rng.js';

@@ -1,17 +1,19 @@
-// The meta-training loop: sample a meta-batch, take the algorithm's meta-gradient,
-// step the meta-optimizer; log the curve, validate, checkpoint, and stop cleanly
-// when asked. Resuming from state.json continues the very same run.
+// The meta-training loop, in the manner of nanoGPT's train.py: prepare the run directory (one
+// writer: its lock), set up (a fresh run from its seed, or the checkpoint a resume continues),
+// then the loop, whose body is sample, meta-step, log, validate, checkpoint.
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { LEARNERS, type Extras, type MetaBatch, type MetaLearner } from './algorithms/index.js';
+import { LEARNERS, trains, usesQuery, type Extras, type MetaBatch, type MetaLearner, type MetaState } from './algorithms/index.js';
 import { clipByGlobalNorm } from './adapt.js';
 import { runtime } from './backend.js';
-import { files, loadCurve, loadTrainState, saveCheckpoint, FORMAT_VERSION, type Curve, type RunInfo, type ValidationPoint } from './checkpoint.js';
-import { RunError, UsageError, validateConfig, type TrainConfig } from './config.js';
+import { cleanRunDir, loadRun, MODEL_FILE, saveCheckpoint, type Curve, type ResumeState, type RunInfo, type ValidationPoint } from './checkpoint.js';
+import { resumeConfig, validateConfig, type TrainConfig } from './config.js';
+import { RunError, UsageError } from './errors.js';
 import { disposeEvalSet, fineTune, makeEvalSet, summarize, type EvalSet } from './evaluate.js';
 import { describeFsError, removeTempFiles } from './fsutil.js';
-import { initParams } from './model.js';
+import { LOCK_FILE, lockRunDir, type RunLock } from './lock.js';
+import { initParams, paramShapes } from './model.js';
 import { createMetaOptimizer, metaLrAt, type MetaOptimizer } from './optim.js';
 import { Rng } from './rng.js';
 import { pointSet, sampleInputs, sampleTasks } from './tasks.js';
@@ -26,12 +28,15 @@ export interface Progress {
 }
 
 export interface TrainOptions {
-  config: TrainConfig;
   runDir: string;
-  /** Continue the run saved in runDir: its config comes from state.json, except the RESUMABLE_CHANGES, taken from `config`. */
-  resume?: boolean;
-  /** Replace whatever runDir holds. */
+  /** A new run with this config (resolveConfig's, or defaultsFor(algo) with changes). */
+  config?: TrainConfig;
+  /** Continue the run saved in runDir instead, with these changes (those resumeConfig allows; {} for none). */
+  resume?: Partial<TrainConfig>;
+  /** A new run replaces whatever runDir holds. */
   force?: boolean;
+  /** Called once set up, before the first iteration: the run's config, where it starts and ends, and the backend a resumed checkpoint was trained on. */
+  onStart?: (s: { config: TrainConfig; iteration: number; total: number; trainedOn: string | null }) => void;
   onProgress?: (p: Progress) => void;
   /** Polled after every iteration: true stops the run after a checkpoint. */
   shouldStop?: () => boolean;
@@ -44,14 +49,16 @@ export interface TrainResult {
   runDir: string;
 }
 
-/** Options a resumed run may change: it is extended, or logged and saved at other intervals. */
-export const RESUMABLE_CHANGES = ['iterations', 'logEvery', 'evalEvery', 'checkpointEvery', 'description'] as const;
+/** Thrown when the loss or the weights stop being finite; the last checkpoint is kept. */
+export class DivergenceError extends RunError {}
 
 /** The loop gives the event loop (signals, the progress bar's timer) a turn this often: every iteration would cost tens of microseconds each. */
 const YIELD_MS = 20;
 
-/** Thrown when the loss or the weights stop being finite; the last checkpoint is kept. */
-export class DivergenceError extends RunError {}
+/** Files of metalearn's in a run directory (a new run with --force replaces them, and nothing else). */
+const RUN_FILE = /^(model\.json|(weights|extras|state|curve)(-\d+)?\.(bin|json)|lock)$/;
+
+// --- the run directory -------------------------------------------------------------------------
 
 /** Refuses a run directory that holds another run (unless forced), or that cannot be created or written; touches nothing. */
 export function checkRunDir(dir: string, force: boolean): void {
@@ -64,60 +71,103 @@ export function checkRunDir(dir: string, force: boolean): void {
     throw new UsageError(`cannot write to run directory ${dir}: ${describeFsError(e)}`);
   }
   if (existing !== dir || force || readdirSync(dir).length === 0) return;
-  const isRun = existsSync(files(dir).state) || existsSync(files(dir).model);
   throw new UsageError(
-    isRun
+    existsSync(join(dir, MODEL_FILE))
       ? `${dir} already holds a run: pass --resume ${dir} to continue it, --force to replace it, or --name for another directory`
       : `${dir} is not empty: pass --force to write the run there (only metalearn's files are replaced) or --name for another directory`,
   );
 }
 
-/** Refuses to overwrite another run unless forced, or to start where it cannot write; creates the directory. */
-export function prepareRunDir(dir: string, force: boolean): void {
-  checkRunDir(dir, force);
-  try {
-    // the last level without `recursive`, so that a read-only parent reports EROFS rather than ENOENT
-    mkdirSync(dirname(dir), { recursive: true });
-    if (!existsSync(dir)) mkdirSync(dir);
-    accessSync(dir, constants.W_OK);
-  } catch (e) {
-    throw new UsageError(`cannot write to run directory ${dir}: ${describeFsError(e)}`);
+/** Makes the run directory ready for this process alone: created or checked, locked, cleaned of what a killed writer (or, with force, an earlier run) left. */
+function prepareRunDir(dir: string, o: { resume: boolean; force: boolean }): RunLock {
+  if (o.resume) {
+    if (!existsSync(join(dir, MODEL_FILE))) throw new UsageError(`cannot resume ${dir}: no model.json (not a metalearn run directory, or stopped before its first checkpoint: --force starts it again)`);
+  } else {
+    checkRunDir(dir, o.force);
+    try {
+      // the last level without `recursive`, so that a read-only parent reports EROFS rather than ENOENT
+      mkdirSync(dirname(dir), { recursive: true });
+      if (!existsSync(dir)) mkdirSync(dir);
+      accessSync(dir, constants.W_OK);
+    } catch (e) {
+      throw new UsageError(`cannot write to run directory ${dir}: ${describeFsError(e)}`);
+    }
   }
-  for (const f of Object.values(files(dir))) rmSync(f, { force: true });
+  const lock = lockRunDir(dir);
   removeTempFiles(dir);
+  if (o.resume) cleanRunDir(dir);
+  else for (const name of readdirSync(dir)) if (RUN_FILE.test(name) && name !== LOCK_FILE) rmSync(join(dir, name), { force: true });
+  return lock;
 }
 
-/** The fixed validation tasks of a run: drawn from their own stream of the seed. */
-export function validationSet(config: TrainConfig): EvalSet {
-  return makeEvalSet(config, { tasks: config.valTasks, samples: config.valSamples, seed: `${config.seed}:validation` });
+// --- setting up ----------------------------------------------------------------------------------
+
+/** Where a run starts from, as plain data: a fresh run's seed-drawn initialisation, or a checkpoint. */
+interface Start {
+  config: TrainConfig;
+  iteration: number;
+  weights: Float32Array[];
+  extras: Float32Array[];
+  resume: ResumeState | null;
+  curve: Curve;
+  /** The backend of the checkpoint resumed, if any. */
+  trainedOn: string | null;
 }
 
-function sampleMetaBatch(rng: Rng, config: TrainConfig, withQuery: boolean): MetaBatch {
-  const tasks = sampleTasks(rng, config, config.metaBatch);
-  const support = pointSet(tasks, sampleInputs(rng, tasks.length, config.support, config.xRange, config.supportGrid));
-  const query = withQuery ? pointSet(tasks, sampleInputs(rng, tasks.length, config.query, config.xRange, config.queryGrid)) : null;
-  return { tasks, support, query };
+/** A fresh run: the MLP's initialisation and the learner's extras, each drawn from a stream of the seed's own. */
+function freshStart(config: TrainConfig): Start {
+  const { initial, extras } = initialTensors(config);
+  const values = (ts: tf.Tensor[]) => ts.map((t) => t.dataSync() as Float32Array);
+  const start = { config, iteration: 0, weights: values(initial), extras: values(Object.values(extras).flat()), resume: null, curve: { train: [], validation: [] }, trainedOn: null };
+  tf.dispose([...initial, ...Object.values(extras).flat()]);
+  return start;
 }
 
-/** A learner's extra tensors at their initial values, drawn from a stream of their own (the MLP's stays as it was). */
-/** What a run trains: the MLP and the learner's extras as variables, and one meta-optimizer over all of them. */
-export interface Trainable {
-  params: tf.Variable[];
-  extras: Record<string, tf.Variable[]>;
+/** A resumed run: its committed checkpoint, and its config with the changes resumeConfig allows. */
+function resumedStart(dir: string, changes: Partial<TrainConfig>): Start {
+  const run = loadRun(dir);
+  if (!run.info || !run.resume || !run.curve) throw new UsageError(`cannot resume ${dir}: it holds a plain layers model, not a metalearn run`);
+  const config = resumeConfig(run.info.config, changes, `--resume ${dir}`);
+  return { config, iteration: run.info.iteration, weights: run.weights, extras: Object.values(run.extras).flatMap((g) => g.map((a) => a.values)), resume: run.resume, curve: run.curve, trainedOn: run.info.backend };
+}
+
+/** The starting point of a fresh run as tensors: the MLP's initialisation and the learner's extras, drawn from the seed. */
+export function initialTensors(config: TrainConfig): { initial: tf.Tensor[]; extras: Extras } {
+  const rng = new Rng(`${config.seed}:extras`);
+  const extras = Object.fromEntries(Object.entries(LEARNERS[config.algo].extras?.(config) ?? {}).map(([name, group]) => [name, group.init(rng)]));
+  return { initial: initParams(config.hidden, new Rng(`${config.seed}:init`)), extras };
+}
+
+/** What a meta-iteration works on, as live tensors, with its learner and meta-optimizer. */
+export interface Trainable extends MetaState {
+  learner: MetaLearner;
   optimizer: MetaOptimizer;
   dispose(): void;
 }
 
-/** Makes variables of the starting tensors (and frees those), with a fresh meta-optimizer. A fresh run starts from initialTensors. */
-export function trainable(config: TrainConfig, initial: tf.Tensor[], startExtras: Extras): Trainable {
-  const params = initial.map((t) => tf.variable(t, true));
-  const extras = Object.fromEntries(Object.entries(startExtras).map(([name, ts]) => [name, ts.map((t) => tf.variable(t, true))]));
-  tf.dispose([...initial, ...Object.values(startExtras).flat()]);
+/** A fresh run's Trainable: its initialisation as variables, a new meta-optimizer, the seed's stream (for benchmarks and tests). */
+export function freshTrainable(config: TrainConfig): Trainable {
+  const start = freshStart(config);
+  return trainable(config, start.weights, start.extras);
+}
+
+/** Variables of the starting values, a meta-optimizer over all of them, and the random stream (restored for a resume). */
+export function trainable(config: TrainConfig, weights: Float32Array[], extraValues: Float32Array[], resume: ResumeState | null = null): Trainable {
+  const learner = LEARNERS[config.algo];
+  const shapes = paramShapes(config.hidden);
+  const variable = (values: Float32Array, shape: number[]) => tf.tidy(() => tf.variable(tf.tensor(values, shape), true)); // the tensor goes, the variable stays
+  const params = weights.map((w, i) => variable(w, shapes[i]));
+  let offset = 0;
+  const extras = Object.fromEntries(Object.entries(learner.extras?.(config) ?? {}).map(([name, group]) => [name, group.shapes.map((shape) => variable(extraValues[offset++], shape))]));
   const optimizer = createMetaOptimizer(config, [...params, ...Object.values(extras).flat()]);
+  if (resume) optimizer.restore(resume.optimizer);
   return {
+    config,
+    learner,
     params,
     extras,
     optimizer,
+    rng: new Rng(config.seed, resume?.rng),
     dispose() {
       tf.dispose([...params, ...Object.values(extras).flat()]);
       optimizer.dispose();
@@ -125,156 +175,193 @@ export function trainable(config: TrainConfig, initial: tf.Tensor[], startExtras
   };
 }
 
-/** The starting point of a fresh run: the MLP's initialisation and the learner's extras, drawn from the seed. */
-export function initialTensors(config: TrainConfig): { initial: tf.Tensor[]; extras: Extras } {
-  return { initial: initParams(config.hidden, new Rng(`${config.seed}:init`)), extras: drawExtras(LEARNERS[config.algo], config) };
+/** The fixed validation tasks of a run: drawn from their own stream of the seed. */
+export function validationSet(config: TrainConfig): EvalSet {
+  return makeEvalSet(config, { tasks: config.valTasks, samples: config.valSamples, seed: `${config.seed}:validation` });
 }
 
-function drawExtras(learner: MetaLearner, config: TrainConfig): Extras {
-  const rng = new Rng(`${config.seed}:extras`);
-  return Object.fromEntries(Object.entries(learner.extras?.(config) ?? {}).map(([name, group]) => [name, group.init(rng)]));
+// --- the steps of the loop ----------------------------------------------------------------------
+
+/** Sample: the tasks of a meta-batch and their support (and query) points, drawn from the run's stream. */
+export function sampleMetaBatch(rng: Rng, config: TrainConfig): MetaBatch {
+  const tasks = sampleTasks(rng, config, config.metaBatch);
+  const support = pointSet(tasks, sampleInputs(rng, tasks.length, config.support, config.xRange, config.supportGrid));
+  const query = usesQuery(config.algo) ? pointSet(tasks, sampleInputs(rng, tasks.length, config.query, config.xRange, config.queryGrid)) : null;
+  return { tasks, support, query };
 }
 
-/**
- * One meta-iteration: sample a meta-batch and step the meta-optimizer on the params and the
- * learner's extras. Returns the meta-loss, a scalar the caller frees.
- */
-export function metaIteration(learner: MetaLearner, params: tf.Variable[], optimizer: MetaOptimizer, config: TrainConfig, rng: Rng, lr: number, extras: Record<string, tf.Variable[]> = {}): tf.Scalar {
-  const batch = sampleMetaBatch(rng, config, learner.usesQuery);
+/** Meta-step: the learner's meta-gradient of the batch, and one step of the meta-optimizer (at the iteration's outer step size). Returns the meta-loss, a scalar the caller frees; frees the batch. */
+export function metaStep(t: Trainable, batch: MetaBatch, iteration: number): tf.Scalar {
   try {
     return tf.tidy(() => {
-      const { loss, grads } = learner.metaGradient(params, batch, config, rng, extras);
-      optimizer.apply([...params, ...Object.values(extras).flat()], config.clipGrad === null ? grads : clipByGlobalNorm(grads, config.clipGrad, false), lr);
+      const { loss, grads } = t.learner.metaGradient!(t, batch);
+      const clipped = t.config.clipGrad === null ? grads : clipByGlobalNorm(grads, t.config.clipGrad, false);
+      t.optimizer.apply([...t.params, ...Object.values(t.extras).flat()], clipped, metaLrAt(t.config, iteration));
       return loss;
     });
   } finally {
-    tf.dispose([batch.support.x, batch.support.y, batch.query?.x, batch.query?.y].filter((t) => t !== undefined));
+    tf.dispose([batch.support.x, batch.support.y, batch.query?.x, batch.query?.y].filter((x) => x !== undefined));
   }
 }
 
+/** Sample and meta-step, as the loop does them (for benchmarks and tests). */
+export function metaIteration(t: Trainable, iteration: number): tf.Scalar {
+  return metaStep(t, sampleMetaBatch(t.rng, t.config), iteration);
+}
+
+/** The meta-losses of the curve window under way, kept on the device: their sum is read at log points, each one only to name the first that is not finite. */
+class LossWindow {
+  private sum: tf.Scalar;
+  private losses: tf.Scalar[] = [];
+
+  constructor(
+    private readonly before: { sum: number; count: number },
+  ) {
+    this.sum = tf.scalar(before.sum);
+  }
+
+  get count(): number {
+    return this.before.count + this.losses.length;
+  }
+
+  add(loss: tf.Scalar): void {
+    const next = tf.add(this.sum, loss) as tf.Scalar;
+    this.sum.dispose();
+    this.sum = next;
+    this.losses.push(loss);
+  }
+
+  /** The sync point: the window's sum and count, read from the device. */
+  read(): { sum: number; count: number } {
+    return { sum: this.sum.dataSync()[0], count: this.count };
+  }
+
+  /** Offset in the window (from its first iteration) and value of the first loss that is not finite. */
+  firstNonFinite(): { offset: number; value: number } | null {
+    const values = tf.tidy(() => tf.stack(this.losses).dataSync());
+    const i = values.findIndex((v) => !Number.isFinite(v));
+    return i < 0 ? null : { offset: this.before.count + i, value: values[i] };
+  }
+
+  clear(): void {
+    tf.dispose(this.losses);
+    this.losses = [];
+    this.sum.dispose();
+    this.sum = tf.scalar(0);
+    this.before.sum = 0;
+    this.before.count = 0;
+  }
+
+  dispose(): void {
+    tf.dispose([this.sum, ...this.losses]);
+  }
+}
+
+/** Stops at a non-finite meta-loss (naming its iteration) or at weights made non-finite by the latest update; returns the window as read. */
+function checkFinite(window: LossWindow, t: Trainable, iteration: number, diverged: (at: number, what: string) => Error): { sum: number; count: number } {
+  const read = window.read();
+  if (!Number.isFinite(read.sum)) {
+    const bad = window.firstNonFinite();
+    // a window resumed from a checkpoint carries its sum, not its losses: then the first bad one is past the checkpoint
+    throw diverged(bad ? iteration - read.count + bad.offset + 1 : iteration, `its meta-loss is ${bad?.value ?? read.sum}`);
+  }
+  // 0 * w is 0 for every finite w and NaN otherwise: a cheap, overflow-free test of all the weights
+  const zeroIfFinite = tf.tidy(() => tf.addN([...t.params, ...Object.values(t.extras).flat()].map((w) => tf.sum(tf.mul(w, 0)))));
+  const finite = Number.isFinite(zeroIfFinite.dataSync()[0]);
+  zeroIfFinite.dispose();
+  if (!finite) throw diverged(iteration, 'its meta-gradient made the weights infinite or NaN');
+  return read;
+}
+
+/** Validate: the mean grid MSE of the validation tasks before and after the learner's fine-tuning. */
+function validate(t: Trainable, set: EvalSet, iteration: number, seconds: number, diverged: (at: number, what: string) => Error): ValidationPoint {
+  const { config } = t;
+  const step = t.learner.fineTuning?.(t.extras).step;
+  const losses = fineTune(t.params, set, { updates: config.valUpdates, lr: config.innerLr, loss: config.loss, activation: config.activation, step }).losses;
+  const point = { iteration, before: summarize(losses[0]).mean, after: summarize(losses[losses.length - 1]).mean, seconds };
+  if (!Number.isFinite(point.before + point.after)) throw diverged(iteration, `its validation loss is ${point.before} before fine-tuning and ${point.after} after`);
+  return point;
+}
+
+// --- the loop ---------------------------------------------------------------------------------------
+
+/** Meta-trains a new run, or continues one, in o.runDir. */
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const startTensors = tf.memory().numTensors;
-  let config = validateConfig(o.config, 'train options'); // a library caller gets the CLI's checks too
-  let iteration = 0;
-  let rng: Rng;
-  let initial: tf.Tensor[];
-  let startExtras: Extras;
-  let window = { sum: 0, count: 0 };
-  let secondsBefore = 0;
-  let curve: Curve;
-  let restoreOptimizer: ((opt: MetaOptimizer) => void) | null = null;
-  if (o.resume) {
-    const saved = loadTrainState(o.runDir);
-    config = { ...saved.state.config, ...Object.fromEntries(RESUMABLE_CHANGES.map((k) => [k, o.config[k]])) };
-    iteration = saved.state.iteration;
-    rng = new Rng(config.seed, saved.state.rng);
-    initial = saved.params.map((v, i) => tf.tensor(v, saved.state.params[i].shape));
-    startExtras = Object.fromEntries(Object.entries(saved.extras).map(([name, arrays]) => [name, arrays.map((a) => tf.tensor(a.values, a.shape))]));
-    window = saved.state.window;
-    secondsBefore = saved.state.seconds;
-    const full = loadCurve(o.runDir);
-    removeTempFiles(o.runDir); // left by a process killed mid-write
-    // curve.json is written before state.json: drop what lies beyond the saved iteration.
-    curve = { ...full, train: full.train.filter((p) => p.iteration <= iteration), validation: full.validation.filter((p) => p.iteration <= iteration) };
-    restoreOptimizer = (opt) => {
-      try {
-        opt.restore(saved.optimizer);
-      } catch (e) {
-        throw new UsageError(`checkpoint ${files(o.runDir).state}: ${(e as Error).message} (damaged or not written by metalearn)`);
-      }
-    };
-  } else {
-    prepareRunDir(o.runDir, o.force ?? false);
-    rng = new Rng(config.seed);
-    ({ initial, extras: startExtras } = initialTensors(config));
-    curve = { formatVersion: FORMAT_VERSION, algo: config.algo, backend: runtime().backend, kernels: runtime().kernels, metalearnVersion: VERSION, train: [], validation: [] };
+  const dir = o.runDir;
+  if (!o.resume && !o.config) throw new UsageError('train: give a config (a new run) or resume');
+  const config = o.resume ? undefined : validateConfig(o.config, 'train options'); // a library caller gets the CLI's checks too
+  const lock = prepareRunDir(dir, { resume: Boolean(o.resume), force: Boolean(o.force) });
+  let result: TrainResult;
+  try {
+    const start = o.resume ? resumedStart(dir, o.resume) : freshStart(config!);
+    result = await loop(dir, start, lock, o);
+  } finally {
+    lock.release();
   }
-  const learner = LEARNERS[config.algo];
-  const state = trainable(config, initial, startExtras);
-  const { params, extras, optimizer } = state;
-  const valSet = validationSet(config);
-  const clock = Date.now();
-  const seconds = () => secondsBefore + (Date.now() - clock) / 1000;
-  const total = learner.trains ? config.iterations : 0;
-  let windowSum: tf.Scalar = tf.scalar(window.sum);
-  let lastLoss: number | null = curve.train.at(-1)?.metaLoss ?? null;
+  const leaked = tf.memory().numTensors - startTensors;
+  if (leaked !== 0) throw new Error(`internal error: ${leaked} tensors leaked by training`);
+  return result;
+}
 
+async function loop(dir: string, start: Start, lock: RunLock, o: TrainOptions): Promise<TrainResult> {
+  const { config } = start;
+  const t = trainable(config, start.weights, start.extras, start.resume);
+  const valSet = validationSet(config);
+  const window = new LossWindow({ ...(start.resume?.window ?? { sum: 0, count: 0 }) });
   const { backend, kernels } = runtime();
-  const info = (): RunInfo => ({ formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, algo: config.algo, iteration, backend, kernels, config });
-  // This window's meta-losses, one scalar per iteration: read only when the window's sum is not finite.
-  let windowLosses: tf.Scalar[] = [];
-  const syncWindow = () => {
-    window = { sum: windowSum.dataSync()[0], count: window.count };
-  };
+  const total = trains(config.algo) ? config.iterations : 0;
+  const curve = start.curve;
+  const clock = performance.now();
+  const seconds = () => (start.resume?.seconds ?? 0) + (performance.now() - clock) / 1000;
+  let iteration = start.iteration;
+  let committed: number | null = start.resume ? start.iteration : null;
+  let lastLoss = curve.train.at(-1)?.metaLoss ?? null;
   const diverged = (at: number, what: string) => {
-    const last = readLastIteration(o.runDir);
-    const kept = last === null ? 'no checkpoint was written' : `the last good checkpoint (iteration ${last}) is kept in ${o.runDir}`;
+    const kept = committed === null ? 'no checkpoint was written' : `the last good checkpoint (iteration ${committed}) is kept in ${dir}`;
     return new DivergenceError(`training diverged at iteration ${at}: ${what}; ${kept}. Start again with a smaller --meta-lr or --inner-lr, or with --clip-grad.`);
   };
-  /** Syncs the window; stops at the first non-finite meta-loss, or at weights made non-finite by the latest update. */
-  const checkFinite = () => {
-    syncWindow();
-    if (!Number.isFinite(window.sum)) {
-      const stacked = tf.stack(windowLosses);
-      const losses = stacked.dataSync();
-      stacked.dispose();
-      const first = losses.findIndex((v) => !Number.isFinite(v));
-      throw diverged(iteration - windowLosses.length + first + 1, `its meta-loss is ${losses[first]}`);
-    }
-    // 0 * w is 0 for every finite w and NaN otherwise: a cheap, overflow-free test of all the weights
-    const weights = [...params, ...Object.values(extras).flat()];
-    const zeroIfFinite = tf.tidy(() => tf.addN(weights.map((w) => tf.sum(tf.mul(w, 0)))));
-    const finite = Number.isFinite(zeroIfFinite.dataSync()[0]);
-    zeroIfFinite.dispose();
-    if (!finite) throw diverged(iteration, 'its meta-gradient made the weights infinite or NaN');
-  };
   const checkpoint = () => {
-    checkFinite();
+    const read = checkFinite(window, t, iteration, diverged);
+    const info: RunInfo = { iteration, config, backend, kernels, metalearnVersion: VERSION };
+    const values = (ts: tf.Tensor[]) => ts.map((x) => x.dataSync() as Float32Array);
     try {
-      saveCheckpoint(o.runDir, { info: info(), params, extras, optimizer: optimizer.state(), rng: rng.state(), window, seconds: seconds(), curve });
+      saveCheckpoint(dir, { info, weights: values(t.params), extras: values(Object.values(t.extras).flat()), resume: { optimizer: t.optimizer.state(), rng: t.rng.state(), window: read, seconds: seconds() }, curve }, lock);
     } catch (e) {
       if (!(e as NodeJS.ErrnoException).code) throw e;
-      const last = existsSync(o.runDir) ? readLastIteration(o.runDir) : undefined;
-      const left = last === undefined ? 'the run directory has disappeared' : last === null ? 'no checkpoint was written' : `the checkpoint of iteration ${last} is intact`;
-      throw new RunError(`cannot write the checkpoint of iteration ${iteration} in ${o.runDir}: ${describeFsError(e)}; ${left}`);
+      const left = !existsSync(dir) ? 'the run directory has disappeared' : committed === null ? 'no checkpoint was written' : `the checkpoint of iteration ${committed} is intact`;
+      throw new RunError(`cannot write the checkpoint of iteration ${iteration} in ${dir}: ${describeFsError(e)}; ${left}`);
     }
+    committed = iteration;
   };
-  const validate = (): ValidationPoint => {
-    checkFinite(); // a diverged meta-loss is named at its own iteration, before the validation that it spoils
-    const step = learner.fineTuning?.(extras).step;
-    const losses = fineTune(params, valSet, { updates: config.valUpdates, lr: config.innerLr, loss: config.loss, activation: config.activation, step }).losses;
-    const point = { iteration, before: summarize(losses[0]).mean, after: summarize(losses[losses.length - 1]).mean, seconds: seconds() };
-    if (!Number.isFinite(point.before + point.after)) throw diverged(iteration, `its validation loss is ${point.before} before fine-tuning and ${point.after} after`);
-    curve.validation = [...curve.validation.filter((p) => p.iteration !== iteration), point];
-    return point;
-  };
-
   let stopped = false;
   let lastYield = performance.now();
   try {
-    restoreOptimizer?.(optimizer);
-    if (iteration === 0 && curve.validation.length === 0) o.onProgress?.({ iteration, total, metaLoss: null, validation: validate() });
-    if (iteration === 0) checkpoint();
+    o.onStart?.({ config, iteration, total, trainedOn: start.trainedOn });
+    if (curve.validation.length === 0) {
+      // before the first iteration: the initialisation's validation, and a first checkpoint
+      const point = validate(t, valSet, 0, seconds(), diverged);
+      curve.validation.push(point);
+      o.onProgress?.({ iteration, total, metaLoss: null, validation: point });
+      checkpoint();
+    }
     while (iteration < total) {
-      const loss = metaIteration(learner, params, optimizer, config, rng, metaLrAt(config, iteration), extras);
-      const nextSum = tf.add(windowSum, loss) as tf.Scalar;
-      windowSum.dispose();
-      windowSum = nextSum;
-      windowLosses.push(loss);
-      window.count++;
+      const batch = sampleMetaBatch(t.rng, config); // sample
+      window.add(metaStep(t, batch, iteration)); // meta-step
       iteration++;
       let validation: ValidationPoint | null = null;
-      if (window.count >= config.logEvery || iteration === total) { // >=: a resume may shorten --log-every
-        checkFinite();
-        lastLoss = window.sum / window.count;
+      if (window.count >= config.logEvery || iteration === total) {
+        // log: the sync point, where the window's losses are read from the device
+        const read = checkFinite(window, t, iteration, diverged);
+        lastLoss = read.sum / read.count;
         curve.train.push({ iteration, metaLoss: lastLoss, seconds: seconds() });
-        windowSum.dispose();
-        windowSum = tf.scalar(0);
-        tf.dispose(windowLosses);
-        windowLosses = [];
-        window = { sum: 0, count: 0 };
+        window.clear();
       }
-      if ((config.evalEvery > 0 && iteration % config.evalEvery === 0) || iteration === total) validation = validate();
+      if ((config.evalEvery > 0 && iteration % config.evalEvery === 0) || iteration === total) {
+        checkFinite(window, t, iteration, diverged); // a diverged meta-loss is named at its own iteration, before the validation it spoils
+        validation = validate(t, valSet, iteration, seconds(), diverged);
+        curve.validation.push(validation);
+      }
       stopped = o.shouldStop?.() ?? false;
       if ((config.checkpointEvery > 0 && iteration % config.checkpointEvery === 0) || iteration === total || stopped) checkpoint();
       o.onProgress?.({ iteration, total, metaLoss: lastLoss, validation });
@@ -284,22 +371,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         lastYield = performance.now();
       }
     }
-    if (total === 0) o.onProgress?.({ iteration, total, metaLoss: null, validation: curve.validation.at(-1) ?? null });
   } finally {
-    tf.dispose([windowSum, ...windowLosses]);
-    state.dispose();
+    window.dispose();
+    t.dispose();
     disposeEvalSet(valSet);
   }
-  const leaked = tf.memory().numTensors - startTensors;
-  if (leaked !== 0) throw new Error(`internal error: ${leaked} tensors leaked by training`);
-  return { iteration, stopped, curve, runDir: o.runDir };
-}
-
-/** The iteration of the checkpoint in dir, or null when there is none that loads. */
-function readLastIteration(dir: string): number | null {
-  try {
-    return loadTrainState(dir).state.iteration;
-  } catch {
-    return null;
-  }
+  return { iteration, stopped, curve, runDir: dir };
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { mamlGradient } from '../src/algorithms/index.js';
-import { BASE_DEFAULTS, type TrainConfig } from '../src/config.js';
+import { defaultsFor, type TrainConfig } from '../src/config.js';
 import { autodiffGradients, backprop, hessianVectorProduct, sumOverTasks } from '../src/gradients.js';
 import { initParams, perTaskCopies } from '../src/model.js';
 import { Rng } from '../src/rng.js';
@@ -19,7 +19,7 @@ const ARCHITECTURES: { hidden: number[]; activation: TrainConfig['activation']; 
 ];
 
 function setup(a: (typeof ARCHITECTURES)[number], tasks = 4, k = 6) {
-  const config: TrainConfig = { ...BASE_DEFAULTS, ...a, metaBatch: tasks, support: k, query: k, innerSteps: 2, innerLr: 0.03 };
+  const config: TrainConfig = { ...defaultsFor('maml'), ...a, metaBatch: tasks, support: k, query: k, innerSteps: 2, innerLr: 0.03 };
   const rng = new Rng(`analytic ${a.hidden}`);
   const t = sampleTasks(rng, config, tasks);
   const support = pointSet(t, sampleInputs(rng, tasks, k, config.xRange, false));

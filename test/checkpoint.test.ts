@@ -8,18 +8,18 @@ import { after, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { LEARNERS } from '../src/algorithms/index.js';
 import { runtime } from '../src/backend.js';
-import { disposeModel, files, loadModel } from '../src/checkpoint.js';
+import { disposeModel, loadModel } from '../src/checkpoint.js';
 import { defaultsFor } from '../src/config.js';
 import { forward } from '../src/model.js';
 import { train } from '../src/train.js';
-import { forEachBackend } from './helpers.js';
+import { forEachBackend, runFiles } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-ckpt-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** What tf.loadLayersModel gets from a run directory, read the way a user would (no metalearn code). */
 async function loadAsLayersModel(dir: string): Promise<tf.LayersModel> {
-  const f = files(dir);
+  const f = runFiles(dir);
   const json = JSON.parse(readFileSync(f.model, 'utf8'));
   const bytes = readFileSync(f.weights);
   const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
@@ -36,7 +36,7 @@ forEachBackend('checkpoint round trip', (backend) => {
       const mine = loadModel(runDir);
       assert.deepEqual(mine.hidden, [16, 8, 12]);
       assert.equal(mine.activation, activation);
-      assert.equal(mine.info?.algo, 'fomaml');
+      assert.equal(mine.info?.config.algo, 'fomaml');
       assert.equal(mine.info?.iteration, 5);
       assert.equal(mine.info?.backend, runtime().backend);
       assert.equal(mine.info?.kernels, runtime().kernels);
@@ -53,7 +53,7 @@ forEachBackend('checkpoint round trip', (backend) => {
   }
 
   for (const algo of ['meta-sgd', 'daml'] as const) {
-    it(`${algo}: model.json stays a plain layers MLP; the learned tensors beside it load from extras.json, and are required`, async () => {
+    it(`${algo}: model.json stays a plain layers MLP; the learned tensors beside it load from its extras file, and are required`, async () => {
       const runDir = join(scratch, `${backend}-${algo}`);
       const config = { ...defaultsFor(algo), hidden: [8], ...(algo === 'daml' ? { adaptHidden: [4] } : {}), iterations: 3, metaBatch: 2, evalEvery: 0, valTasks: 2 };
       await train({ config, runDir, force: true });
@@ -65,8 +65,8 @@ forEachBackend('checkpoint round trip', (backend) => {
       for (const [name, group] of Object.entries(expected)) assert.deepEqual(mine.extras[name].map((t) => t.shape), group.shapes);
       model.dispose();
       disposeModel(mine);
-      renameSync(files(runDir).extras, join(scratch, 'elsewhere.json'));
-      assert.throws(() => loadModel(runDir), /extras\.json/);
+      renameSync(runFiles(runDir).extras!, join(scratch, 'elsewhere.bin'));
+      assert.throws(() => loadModel(runDir), /extras-\d+\.bin is missing/);
     });
   }
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TRAIN_OPTIONS } from '../src/config.js';
-import { runCli } from './helpers.js';
+import { runCli, runFiles } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-cli-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -38,16 +38,18 @@ describe('metalearn CLI', () => {
     const train = metalearn('train', '--algo', 'reptile', '--iterations', '30', '--eval-every', '10', '--seed', '5', '--json');
     assert.equal(train.code, 0, train.stderr);
     const runDir = join(scratch, 'checkpoints', 'reptile-5');
-    for (const f of ['model.json', 'weights.bin', 'state.json', 'curve.json']) assert.ok(existsSync(join(runDir, f)), f);
+    const files = runFiles(runDir);
+    for (const f of [files.model, files.weights, files.state, files.curve]) assert.ok(existsSync(f), f);
+    assert.match(files.weights, /weights-0000030\.bin$/);
     const events = train.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(events[0].event, 'start');
     assert.ok(['wasm', 'cpu', 'tensorflow'].includes(events[0].backend));
     assert.equal(events.at(-1).event, 'end');
     assert.equal(events.at(-1).iteration, 30);
-    const curve = JSON.parse(readFileSync(join(runDir, 'curve.json'), 'utf8'));
+    const curve = JSON.parse(readFileSync(files.curve, 'utf8'));
     assert.deepEqual(curve.train.map((p: { iteration: number }) => p.iteration), [10, 20, 30]);
     assert.deepEqual(curve.validation.map((p: { iteration: number }) => p.iteration), [0, 10, 20, 30]);
-    assert.equal(curve.backend, events[0].backend);
+    assert.equal(JSON.parse(readFileSync(files.model, 'utf8')).userDefinedMetadata.metalearn.backend, events[0].backend);
 
     const out = join(scratch, 'eval.json');
     const ev = metalearn('eval', '--checkpoint', 'checkpoints/reptile-5', '--samples', '5', '--updates', '10', '--tasks', '50', '--out', out);

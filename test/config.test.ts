@@ -1,18 +1,18 @@
-// Options: one schema for config files and flags; every shipped config is valid.
+// Options: declared once (shared ones in config.ts, each algorithm's own in its file), one schema
+// for config files and flags; an option an algorithm does not read is refused; every shipped config is valid.
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { BASE_DEFAULTS, parseNumber, readConfigFile, resolveConfig, UsageError } from '../src/config.js';
+import { ALGORITHMS, LEARNERS } from '../src/algorithms/index.js';
+import { defaultsFor, helpFor, readConfigFile, resolveConfig, resumeConfig, savedConfig, TRAIN_OPTIONS, usedOptions, usersOf, validateConfig } from '../src/config.js';
+import { UsageError } from '../src/errors.js';
+import { parseNumber } from '../src/options.js';
 
 const configs = fileURLToPath(new URL('../../configs', import.meta.url));
 
 describe('configs', () => {
-  it('configs/default.json holds exactly the built-in defaults', () => {
-    assert.deepEqual({ ...resolveConfig(readConfigFile(join(configs, 'default.json')), {}), description: '' }, BASE_DEFAULTS);
-    assert.deepEqual(Object.keys(readConfigFile(join(configs, 'default.json'))).sort(), Object.keys(BASE_DEFAULTS).sort());
-  });
   for (const name of readdirSync(configs).filter((f) => f.endsWith('.json'))) {
     it(`${name} is a valid config`, () => {
       const config = resolveConfig(readConfigFile(join(configs, name)), {});
@@ -39,10 +39,6 @@ describe('configs', () => {
     assert.ok(Number.isNaN(parseNumber('0x10')));
     assert.ok(Number.isNaN(parseNumber('3 tasks')));
   });
-  it('options of one algorithm are refused for the others, and daml needs its phases', () => {
-    assert.throws(() => resolveConfig({}, { algo: 'maml', adaptHidden: [8] }), /'adaptHidden' \(--adapt-hidden\) is for daml only/);
-    assert.throws(() => resolveConfig({}, { algo: 'daml', phases: null, sourceRanges: null }), /daml needs one source range per phase/);
-  });
   it('wrong values are rejected with a message naming the key', () => {
     assert.throws(() => resolveConfig({}, { metaBatch: 0 }), (e: Error) => e instanceof UsageError && /'metaBatch' \(--meta-batch\)/.test(e.message));
     assert.throws(() => resolveConfig({}, { innerLr: -1 }), /'innerLr' \(--inner-lr\) must be greater than 0/);
@@ -51,12 +47,61 @@ describe('configs', () => {
     assert.throws(() => resolveConfig({}, { algo: 'reptile', innerBatch: 60 }), /inner-batch 60 is larger than support 50/);
     assert.throws(() => resolveConfig({}, { bogus: 1 }), /unknown key 'bogus'/);
   });
-  it("daml's source domains: read in pairs from a flag, one per phase, for daml only", () => {
+});
+
+describe('which algorithm reads which option', () => {
+  it('an option an algorithm does not read is refused, whatever its value (its default too), from flags and from a config file', () => {
+    assert.throws(() => resolveConfig({}, { algo: 'maml', adaptHidden: [32, 32] }), /'adaptHidden' \(--adapt-hidden\) is for daml, not maml/);
+    assert.throws(() => resolveConfig({}, { algo: 'maml', innerBatch: 10 }), /'innerBatch' \(--inner-batch\) is for reptile, not maml/);
+    assert.throws(() => resolveConfig({ query: 10 }, { algo: 'reptile' }), /'query' \(--query\) is for maml, fomaml, meta-sgd, daml, not reptile/);
+    assert.throws(() => resolveConfig({}, { algo: 'fomaml', gradients: 'autodiff' }), /'gradients' \(--gradients\) is for maml, meta-sgd, not fomaml/);
+    assert.throws(() => resolveConfig({}, { algo: 'random', iterations: 100 }), /'iterations' \(--iterations\) is for .*, not random/);
+    assert.throws(() => resolveConfig({}, { algo: 'transfer', innerSteps: 2, query: 3 }), /'innerSteps'.*not transfer; 'query'.*not transfer/);
+  });
+  it('every algorithm reads the task family, the MLP and validation; only its own options and the shared ones it lists', () => {
+    for (const algo of ALGORITHMS) {
+      const used = usedOptions(algo);
+      for (const key of ['amplitude', 'phase', 'xRange', 'hidden', 'activation', 'innerLr', 'valTasks'] as const) assert.ok(used.includes(key), `${algo} reads ${key}`);
+      for (const key of Object.keys(TRAIN_OPTIONS)) {
+        if (!used.includes(key as never)) assert.throws(() => resolveConfig({}, { algo, [key]: defaultsFor(algo)[key as keyof typeof TRAIN_OPTIONS] }), /is for/, `${algo} refuses ${key}`);
+      }
+    }
+    assert.deepEqual(usersOf('innerBatch'), ['reptile']);
+    assert.match(helpFor('innerBatch'), /for reptile\)$/);
+    assert.match(helpFor('metaLr'), /default: 0\.001; reptile: 0\.1/);
+  });
+  it("a run saves the options its algorithm reads, and only those; they load back to the same config", () => {
+    for (const algo of ALGORITHMS) {
+      const config = defaultsFor(algo);
+      const saved = savedConfig(config);
+      assert.deepEqual(Object.keys(saved).sort(), usedOptions(algo).sort());
+      assert.deepEqual(validateConfig(JSON.parse(JSON.stringify(saved)), 'test'), config);
+    }
+    assert.ok(!('innerBatch' in savedConfig(defaultsFor('maml'))));
+    assert.ok(LEARNERS.random.metaGradient === undefined && !usedOptions('random').includes('iterations'), 'random trains nothing: one mechanism');
+  });
+  it("daml's source domains: read in pairs from a flag, one per phase", () => {
     const c = resolveConfig({}, { algo: 'daml', phases: [0, 1, 2], sourceRanges: ['pi/4', 'pi/2', -1, 0, 2, 3] });
     assert.deepEqual(c.sourceRanges, [[Math.PI / 4, Math.PI / 2], [-1, 0], [2, 3]]);
     assert.throws(() => resolveConfig({}, { algo: 'daml', phases: [0, 1, 2] }), /'sourceRanges' \(--source-ranges\) daml needs one source range per phase/);
     assert.throws(() => resolveConfig({}, { algo: 'daml', phases: null }), /one source range per phase/);
     assert.throws(() => resolveConfig({}, { algo: 'daml', sourceRanges: [1, 0, 2, 3] }), /'sourceRanges'\[0\] \(--source-ranges\) needs lo < hi/);
-    assert.throws(() => resolveConfig({}, { sourceRanges: [0, 1] }), /'sourceRanges' \(--source-ranges\) is for daml only/);
+    assert.throws(() => resolveConfig({}, { sourceRanges: [0, 1] }), /'sourceRanges' \(--source-ranges\) is for daml, not maml/);
+  });
+});
+
+describe('resumeConfig', () => {
+  const saved = resolveConfig({}, { algo: 'maml', iterations: 100 });
+  it('a resume may extend a run and change how often it logs, validates and checkpoints; nothing else', () => {
+    const c = resumeConfig(saved, { iterations: 200, logEvery: 5, evalEvery: 50, checkpointEvery: 10, description: 'longer' }, 'r');
+    assert.deepEqual([c.iterations, c.logEvery, c.evalEvery, c.checkpointEvery, c.description], [200, 5, 50, 10, 'longer']);
+    assert.equal(resumeConfig(saved, { metaBatch: saved.metaBatch }, 'r').metaBatch, saved.metaBatch, 'the same value is no change');
+    assert.throws(() => resumeConfig(saved, { hidden: [8], activation: 'tanh' }, '--resume run'), /--resume run: the run was trained with hidden = \[40,40\], not \[8\]; activation = "relu", not "tanh": start a new run \(--name\) to change them/);
+    assert.throws(() => resumeConfig(saved, { innerBatch: 5 }, 'r'), /'innerBatch' \(--inner-batch\) is for reptile, not maml/);
+  });
+  it('an annealed run cannot be extended: its schedule is spread over the iterations it was started with', () => {
+    const annealed = { ...saved, metaLrFinal: 0 };
+    assert.throws(() => resumeConfig(annealed, { iterations: 200 }, 'r'), /iterations = 100, not 200 \(its outer step size is annealed/);
+    assert.equal(resumeConfig(annealed, { iterations: 100, logEvery: 20 }, 'r').logEvery, 20);
   });
 });

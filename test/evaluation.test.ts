@@ -7,13 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { files, loadModel } from '../src/checkpoint.js';
-import { BASE_DEFAULTS, defaultsFor, resolveEvalConfig } from '../src/config.js';
+import { loadModel } from '../src/checkpoint.js';
+import { defaultsFor } from '../src/config.js';
+import { resolveEvalConfig } from '../src/report.js';
+const BASE = defaultsFor('maml');
 import { fineTune, makeEvalSet, disposeEvalSet, summarize, GRID_POINTS } from '../src/evaluate.js';
 import { paramShapes } from '../src/model.js';
 import { evaluateCheckpoints } from '../src/report.js';
 import { train } from '../src/train.js';
-import { forEachBackend } from './helpers.js';
+import { forEachBackend, runFiles } from './helpers.js';
 import { fromArrays, gradOf, lossOf } from './reference.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-eval-'));
@@ -27,7 +29,7 @@ function constantModel(hidden: number[], c: number): tf.Tensor[] {
 
 forEachBackend('evaluation statistics', (backend) => {
   it('a model exact for the family (A = 0, predicting 0) has zero loss after every update', () => {
-    const set = makeEvalSet({ ...BASE_DEFAULTS, amplitude: [0, 0] }, { tasks: 20, samples: 5, seed: 1 });
+    const set = makeEvalSet({ ...BASE, amplitude: [0, 0] }, { tasks: 20, samples: 5, seed: 1 });
     const { losses } = fineTune(constantModel([8, 8], 0), set, { updates: 4, lr: 0.1, loss: 'mse', activation: 'relu' });
     assert.equal(losses.length, 5);
     for (const l of losses) assert.equal(summarize(l).mean, 0);
@@ -37,7 +39,7 @@ forEachBackend('evaluation statistics', (backend) => {
   it('a constant prediction c on A = 0 tasks: MSE c^2 (1 - 2 lr)^(2u) after u updates, CI 0', () => {
     const c = 1.5;
     const lr = 0.1;
-    const set = makeEvalSet({ ...BASE_DEFAULTS, amplitude: [0, 0] }, { tasks: 30, samples: 7, seed: 2 });
+    const set = makeEvalSet({ ...BASE, amplitude: [0, 0] }, { tasks: 30, samples: 7, seed: 2 });
     const { losses } = fineTune(constantModel([8, 8], c), set, { updates: 3, lr, loss: 'mse', activation: 'relu' });
     losses.forEach((l, u) => {
       const s = summarize(l);
@@ -49,7 +51,7 @@ forEachBackend('evaluation statistics', (backend) => {
   });
 
   it('right phase: a fit equally near two phases (predicting 0 for sin and -sin) is no hit', () => {
-    const set = makeEvalSet({ ...BASE_DEFAULTS, amplitude: [1, 1], phases: [0, Math.PI] }, { tasks: 10, samples: 4, seed: 4 });
+    const set = makeEvalSet({ ...BASE, amplitude: [1, 1], phases: [0, Math.PI] }, { tasks: 10, samples: 4, seed: 4 });
     const { phaseHits } = fineTune(constantModel([8], 0), set, { updates: 0, lr: 0.01, loss: 'mse', activation: 'relu' });
     assert.equal(summarize(phaseHits![0]).mean, 0);
     disposeEvalSet(set);
@@ -57,7 +59,7 @@ forEachBackend('evaluation statistics', (backend) => {
 
   it('fine-tuning with predictions kept leaves the tensor count as it was', () => {
     const params = constantModel([8], 0.5);
-    const set = makeEvalSet(BASE_DEFAULTS, { tasks: 3, samples: 4, seed: 5 });
+    const set = makeEvalSet(BASE, { tasks: 3, samples: 4, seed: 5 });
     const before = tf.memory().numTensors;
     const r = fineTune(params, set, { updates: 2, lr: 0.01, loss: 'mse', activation: 'relu', keepPredictions: true });
     assert.equal(r.predictionsAfter!.length, 3 * GRID_POINTS);
@@ -77,7 +79,7 @@ forEachBackend('evaluation statistics', (backend) => {
   it('the confidence interval shrinks with the number of tasks (about 1 / sqrt(n))', () => {
     const params = constantModel([8], 0.3);
     const width = (tasks: number) => {
-      const set = makeEvalSet(BASE_DEFAULTS, { tasks, samples: 5, seed: 3 });
+      const set = makeEvalSet(BASE, { tasks, samples: 5, seed: 3 });
       const ci = summarize(fineTune(params, set, { updates: 0, lr: 0.01, loss: 'mse', activation: 'relu' }).losses[0]).ci95;
       disposeEvalSet(set);
       return ci;
@@ -87,7 +89,7 @@ forEachBackend('evaluation statistics', (backend) => {
     tf.dispose(params);
   });
 
-  it('eval numbers equal an independent float64 re-implementation reading model.json and weights.bin', async () => {
+  it('eval numbers equal an independent float64 re-implementation reading model.json and the weights file it names', async () => {
     const runDir = join(scratch, `${backend}-indep`);
     const config = { ...defaultsFor('maml'), hidden: [12, 10], iterations: 30, metaBatch: 4, evalEvery: 0, valTasks: 2 };
     await train({ config, runDir, force: true });
@@ -96,8 +98,8 @@ forEachBackend('evaluation statistics', (backend) => {
     const report = evaluateCheckpoints([{ dir: runDir, model }], settings, model.info!.config);
     tf.dispose(model.params);
     // the re-implementation: weights straight from the files, plain loops in float64
-    const manifest = JSON.parse(readFileSync(files(runDir).model, 'utf8')).weightsManifest[0].weights as { shape: number[] }[];
-    const bytes = readFileSync(files(runDir).weights);
+    const manifest = JSON.parse(readFileSync(runFiles(runDir).model, 'utf8')).weightsManifest[0].weights as { shape: number[] }[];
+    const bytes = readFileSync(runFiles(runDir).weights);
     const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
     let offset = 0;
     const values = manifest.map((w) => all.slice(offset, (offset += w.shape.reduce((a, b) => a * b, 1))));

@@ -6,7 +6,7 @@ import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { mamlGradient, metaLoss, metaSgdGradient, type MetaBatch } from '../src/algorithms/index.js';
 import { daml } from '../src/algorithms/daml.js';
-import { BASE_DEFAULTS, defaultsFor, type TrainConfig } from '../src/config.js';
+import { defaultsFor, type TrainConfig } from '../src/config.js';
 import { initParams, activate } from '../src/model.js';
 import { Rng } from '../src/rng.js';
 import { pointSet, sampleInputs, sampleSourceInputs, sampleTasks } from '../src/tasks.js';
@@ -34,7 +34,7 @@ forEachBackend('JAX post numerics check', () => {
 });
 
 function smallConfig(activation: TrainConfig['activation'], more: Partial<TrainConfig> = {}): TrainConfig {
-  return { ...BASE_DEFAULTS, hidden: [8, 8], activation, innerSteps: 2, innerLr: 0.05, metaBatch: 3, support: 5, query: 5, ...more };
+  return { ...defaultsFor('maml'), hidden: [8, 8], activation, innerSteps: 2, innerLr: 0.05, metaBatch: 3, support: 5, query: 5, ...more };
 }
 
 function batchFor(config: TrainConfig, seed: number): MetaBatch {
@@ -158,7 +158,7 @@ function damlCheck(config: TrainConfig) {
   const batch = batchFor(config, 7);
   const params = initParams(config.hidden, new Rng('fd')).map((t) => tf.variable(t));
   const net = daml.extras!(config).adaptationNet.init(new Rng('net')).map((t) => tf.variable(t));
-  const { loss: tfLoss, grads } = daml.metaGradient(params, batch, config, new Rng('sources'), { adaptationNet: net });
+  const { loss: tfLoss, grads } = daml.metaGradient!({ params, config, rng: new Rng('sources'), extras: { adaptationNet: net } }, batch);
   const again = new Rng('sources'); // the same draws as metaGradient's
   const sources = Array.from({ length: config.innerSteps }, () => rows(sampleSourceInputs(again, config, batch.tasks, config.support)));
   const tasks: RefDamlTask[] = refTasks(batch).map((t, i) => ({ sources: sources.map((step) => step[i]), qx: t.qx, qy: t.qy }));

@@ -1,6 +1,7 @@
 // Shared test helpers: run a suite on each backend metalearn must support here; run the built CLI.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, before, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -72,4 +73,13 @@ export function mountTmpfs(t: TestContext, dir: string, options: string, what: s
     t.skip(`mounting ${what} is not permitted here (${String((e as Error).message).split('\n')[0]})`);
     return false;
   }
+}
+
+/** The files of the checkpoint a run directory's model.json commits (what readers follow). */
+export function runFiles(dir: string): { model: string; weights: string; state: string; curve: string; extras?: string } {
+  const model = join(dir, 'model.json');
+  const json = JSON.parse(readFileSync(model, 'utf8')) as { weightsManifest: { paths: string[] }[]; userDefinedMetadata?: { metalearn?: { files: { state: string; curve: string; extras?: string } } } };
+  const files = json.userDefinedMetadata?.metalearn?.files;
+  const at = (name: string) => join(dir, name);
+  return { model, weights: at(json.weightsManifest[0].paths[0]), state: at(files?.state ?? 'none'), curve: at(files?.curve ?? 'none'), ...(files?.extras ? { extras: at(files.extras) } : {}) };
 }

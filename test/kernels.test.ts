@@ -7,7 +7,6 @@ import { createRequire } from 'node:module';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { LEARNERS } from '../src/algorithms/index.js';
 import { useBackend } from '../src/backend.js';
 import { readConfigFile, resolveConfig, type TrainConfig } from '../src/config.js';
 import { backprop, hessianVectorProduct } from '../src/gradients.js';
@@ -15,10 +14,10 @@ import { kernelSet, simdKernels, useKernels, type KernelSet } from '../src/kerne
 import { subtractScaled } from '../src/kernels/step.js';
 import { TFJS_WASM_VERSION } from '../src/kernels/wasm.js';
 import { initParams, perTaskCopies, type Params } from '../src/model.js';
-import { adam, metaLrAt } from '../src/optim.js';
+import { adam } from '../src/optim.js';
 import { Rng } from '../src/rng.js';
 import { pointSet, sampleInputs, sampleTasks } from '../src/tasks.js';
-import { initialTensors, metaIteration, trainable } from '../src/train.js';
+import { freshTrainable, metaIteration } from '../src/train.js';
 
 const repo = new URL('../../', import.meta.url);
 const require = createRequire(repo);
@@ -223,12 +222,10 @@ describe('every benchmark workload trains the same on both kernel sets [wasm]', 
     it(`${name}: 30 meta-iterations give the same losses and weights, bit for bit`, async () => {
       const config: TrainConfig = resolveConfig(readConfigFile(new URL(`configs/${name}.json`, repo).pathname), {});
       const r = await underBoth(() => {
-        const { initial, extras } = initialTensors(config);
-        const state = trainable(config, initial, extras);
-        const rng = new Rng(config.seed);
+        const state = freshTrainable(config);
         const losses: number[] = [];
         for (let i = 0; i < 30; i++) {
-          const loss = metaIteration(LEARNERS[config.algo], state.params, state.optimizer, config, rng, metaLrAt(config, i), state.extras);
+          const loss = metaIteration(state, i);
           losses.push(loss.dataSync()[0]);
           loss.dispose();
         }

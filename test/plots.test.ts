@@ -11,8 +11,10 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { useBackend } from '../src/backend.js';
-import { disposeModel, loadCurve, loadModel } from '../src/checkpoint.js';
-import { BASE_DEFAULTS, defaultsFor, resolveEvalConfig, type Algorithm } from '../src/config.js';
+import { disposeModel, loadModel, loadRun } from '../src/checkpoint.js';
+import type { Algorithm } from '../src/algorithms/index.js';
+import { defaultsFor } from '../src/config.js';
+import { resolveEvalConfig } from '../src/report.js';
 import { curvesPlot, familyPlot, fitPlot, lossesPlot, PNG_SCALE, seriesNames, showNumber, type Plot } from '../src/plots.js';
 import { evaluateCheckpoints, type EvalReport } from '../src/report.js';
 import { train } from '../src/train.js';
@@ -71,7 +73,7 @@ describe('plots', () => {
   });
 
   it('family: one line per sampled wave, the family in the subtitle', async () => {
-    const plot = await familyPlot({ ...BASE_DEFAULTS, phase: [0, 2 * Math.PI] }, 30, 7);
+    const plot = await familyPlot({ ...defaultsFor('maml'), phase: [0, 2 * Math.PI] }, 30, 7);
     assert.equal(lines(plot.svg), 30);
     assert.ok(texts(plot.svg).includes('A ∈ [0.1, 5], φ ∈ [0, 2π], x ∈ [−5, 5] (seed 7)'), texts(plot.svg).join(' | '));
     checkPng(plot);
@@ -116,9 +118,9 @@ describe('plots', () => {
   });
 
   it('curves: a meta-loss line per run, validation before and after per run', async () => {
-    const plot = await curvesPlot(Object.values(runs).map((run) => ({ run, curve: loadCurve(run) })));
+    const plot = await curvesPlot(Object.values(runs).map((run) => ({ run, curve: loadRun(run).curve! })));
     assert.equal(lines(plot.svg), 2 + 2 * 2);
-    assert.equal(points(plot.svg), 2 * 2 * loadCurve(runs.maml).validation.length);
+    assert.equal(points(plot.svg), 2 * 2 * loadRun(runs.maml).curve!.validation.length);
     assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run', 'after fine-tuning', 'before']);
     checkPng(plot);
   });

@@ -5,15 +5,15 @@
 // "Reliability" table points here.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backend.js';
-import { files, loadModel, loadTrainState } from '../src/checkpoint.js';
-import { mountTmpfs, runCli, startCli, type CliResult } from './helpers.js';
+import { loadModel, loadRun } from '../src/checkpoint.js';
+import { mountTmpfs, runCli, runFiles, startCli, type CliResult } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-faults-'));
 const children = new Set<ChildProcess>();
@@ -53,28 +53,36 @@ async function until(condition: () => boolean): Promise<void> {
 
 /** Everything an interrupted and resumed run must share, bit for bit, with the uninterrupted one. */
 function outcome(dir: string) {
-  const f = files(dir);
+  const f = runFiles(dir);
   const state = JSON.parse(readFileSync(f.state, 'utf8'));
   const curve = JSON.parse(readFileSync(f.curve, 'utf8'));
   return {
     weights: readFileSync(f.weights).toString('base64'),
-    state: { iteration: state.iteration, params: state.params, optimizer: state.optimizer, rng: state.rng, window: state.window },
+    iteration: JSON.parse(readFileSync(f.model, 'utf8')).userDefinedMetadata.metalearn.iteration,
+    state: { optimizer: state.optimizer, rng: state.rng, window: state.window },
     train: curve.train.map((p: { iteration: number; metaLoss: number }) => [p.iteration, p.metaLoss]),
     validation: curve.validation.map((p: { iteration: number; before: number; after: number }) => [p.iteration, p.before, p.after]),
   };
 }
 
-/** The run directory holds a checkpoint that loads (the project's own loaders) and a curve that parses; returns its iteration. */
+/**
+ * The run directory holds a checkpoint that loads (the project's own loaders), whose files agree on
+ * its iteration (the weights file is named for it; the curve's last point and the unfinished window
+ * add up to it); returns the iteration.
+ */
 function assertLoadable(dir: string): number {
   const model = loadModel(dir);
   assert.deepEqual(model.hidden, [8]);
   const values = model.params.flatMap((p) => [...p.dataSync()]);
   tf.dispose(model.params);
   assert.ok(values.every(Number.isFinite), 'finite weights');
-  const { state } = loadTrainState(dir);
-  const curve = JSON.parse(readFileSync(files(dir).curve, 'utf8'));
-  assert.ok(curve.train.every((p: { metaLoss: unknown }) => Number.isFinite(p.metaLoss)), 'finite curve');
-  return state.iteration;
+  const { info, resume, curve } = loadRun(dir);
+  const iteration = info!.iteration;
+  assert.match(runFiles(dir).weights, new RegExp(`weights-0*${iteration}\\.bin$`));
+  assert.ok(curve!.train.every((p) => Number.isFinite(p.metaLoss)), 'finite curve');
+  assert.equal((curve!.train.at(-1)?.iteration ?? 0) + resume!.window.count, iteration, 'the curve and the window add up to the iteration');
+  assert.ok(curve!.validation.every((p) => p.iteration <= iteration));
+  return iteration;
 }
 
 /** Files of writeFileAtomic's that a killed writer left behind. */
@@ -112,7 +120,7 @@ describe('faults: nothing lost', { timeout: 120_000 }, () => {
     it(`${signal}: a checkpoint, the resume command and exit ${code}; resuming ends exactly like the uninterrupted run`, async () => {
       const dir = join(scratch, signal);
       const run = start(...RUN, '--name', signal);
-      await until(() => existsSync(files(dir).state));
+      await until(() => existsSync(join(dir, 'model.json')));
       await sleep(100);
       run.child.kill(signal);
       const r = await run.exit;
@@ -205,6 +213,7 @@ describe('faults: the disk', { timeout: 60_000 }, () => {
       assert.throws(() => {
         for (let i = 0; i < 1000; i++) writeFileSync(filler, Buffer.alloc(1024), { flag: 'a' });
       }, /ENOSPC/);
+      truncateSync(filler, statSync(filler).size - 4096); // one page free: room for the run's lock, not for a checkpoint
       const full = cli('train', '--resume', dir, '--iterations', '40', '--backend', 'cpu', '--quiet');
       assert.equal(full.code, 1, full.stderr);
       // the first checkpoint due (--checkpoint-every 5) fails
@@ -223,7 +232,7 @@ describe('faults: the disk', { timeout: 60_000 }, () => {
   it('the run directory deleted while training: a clear error and exit 1', async () => {
     const dir = join(scratch, 'vanishing');
     const run = start(...RUN, '--name', 'vanishing', '--iterations', '1000000');
-    await until(() => existsSync(files(dir).state));
+    await until(() => existsSync(join(dir, 'model.json')));
     // rm -rf, again if the run wrote a file into the folder while it was being emptied
     while (existsSync(dir)) {
       try {

@@ -8,8 +8,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { files, modelJson } from '../src/checkpoint.js';
-import { mountTmpfs, runCli, type CliResult } from './helpers.js';
+import { modelJson } from '../src/checkpoint.js';
+import { mountTmpfs, runCli, runFiles, type CliResult } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-input-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -67,7 +67,7 @@ describe('bad input: names, commands and flags', () => {
   it('--debug, and only --debug, adds the stack trace', () => {
     const r = cli('train', '--iterations', '-1', '--out-dir', join(scratch, 'debug'), '--debug');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^error: .*'iterations'.*\n.*\n\s+at parseOptions /);
+    assert.match(r.stderr, /^error: .*'iterations'.*\n.*\n\s+at checkSome /);
   });
 });
 
@@ -144,12 +144,13 @@ describe('bad input: checkpoints and --resume', () => {
   });
   let copies = 0;
   /** A copy of the good run, changed by `damage`. */
-  const damaged = (damage: (f: ReturnType<typeof files>) => void): string => {
+  const damaged = (damage: (f: ReturnType<typeof runFiles>) => void): string => {
     const dir = join(scratch, `damaged-${++copies}`);
     cpSync(good, dir, { recursive: true });
-    damage(files(dir));
+    damage(runFiles(dir));
     return dir;
   };
+  const metadata = (j: any) => j.userDefinedMetadata.metalearn;
   const editJson = (path: string, edit: (json: any) => void) => {
     const json = JSON.parse(readFileSync(path, 'utf8'));
     edit(json);
@@ -165,56 +166,54 @@ describe('bad input: checkpoints and --resume', () => {
 
   it('missing: no folder, or a folder that holds no run', () => {
     assertRefused(cli('eval', '--checkpoint', 'nowhere'), 2, /checkpoint nowhere: no such directory/);
-    assertRefused(cli('train', '--resume', 'nowhere'), 2, /cannot resume nowhere: no state.json/);
+    assertRefused(cli('train', '--resume', 'nowhere'), 2, /cannot resume nowhere: no model.json/);
     mkdirSync(join(scratch, 'empty'));
     assertRefused(cli('eval', '--checkpoint', 'empty'), 2, /checkpoint empty: no model.json \(is it a run directory\?\)/);
   });
 
-  it('truncated: weights.bin shorter than the manifest, state.json cut short', () => {
+  it('truncated: the weights file shorter than the manifest, the state file cut short', () => {
     const short = damaged((f) => writeFileSync(f.weights, readFileSync(f.weights).subarray(0, 60)));
-    assertCheckpointRefused(short, 'eval', /weights.bin: 60 bytes, the manifest needs 100 \(truncated or from another model\)/);
-    const cut = damaged((f) => writeFileSync(f.state, readFileSync(f.state).subarray(0, 500)));
-    assertCheckpointRefused(cut, 'resume', /state.json is not valid JSON/);
+    assertCheckpointRefused(short, 'eval', /weights-0000020.bin: 60 bytes, the manifest needs 100 \(truncated or from another model\)/);
+    const cut = damaged((f) => writeFileSync(f.state, readFileSync(f.state).subarray(0, 50)));
+    assertCheckpointRefused(cut, 'resume', /state-0000020.json is not valid JSON/);
   });
 
-  it('shapes that do not match the topology, in model.json or in state.json', () => {
+  it('shapes that do not match the topology, in the manifest or in the config', () => {
     const manifest = damaged((f) => editJson(f.model, (j) => (j.weightsManifest[0].weights[0].shape = [1, 9])));
     assertCheckpointRefused(manifest, 'eval', /weight dense_1\/kernel has shape \[1,9\] \(float32\), the topology needs \[1,8\] float32/);
-    const state = damaged((f) => editJson(f.state, (j) => (j.params[0].shape = [1, 9])));
-    assertCheckpointRefused(state, 'resume', /saved weights do not match hidden 8/);
-    const bytes = damaged((f) => editJson(f.state, (j) => (j.params[0].data = j.params[0].data.slice(0, 8))));
-    assertCheckpointRefused(bytes, 'resume', /weight 0: 6 bytes for shape \[1,8\]/);
+    const config = damaged((f) => editJson(f.model, (j) => (metadata(j).config.hidden = [9])));
+    assertCheckpointRefused(config, 'resume', /its config \(hidden 9, relu\) does not match its topology/);
   });
 
-  it('from a newer format version', () => {
-    const model = damaged((f) => editJson(f.model, (j) => (j.userDefinedMetadata.metalearn.formatVersion = 2)));
-    assertCheckpointRefused(model, 'eval', /written by a newer metalearn \(format 2; this metalearn reads format 1\): upgrade metalearn/);
-    const state = damaged((f) => editJson(f.state, (j) => (j.formatVersion = 2)));
-    assertCheckpointRefused(state, 'resume', /state.json: written by a newer metalearn \(format 2/);
+  it('from a newer format version, or from metalearn 0.1', () => {
+    const model = damaged((f) => editJson(f.model, (j) => (metadata(j).formatVersion = 3)));
+    assertCheckpointRefused(model, 'eval', /written by a newer metalearn \(format 3; this metalearn reads format 2\): upgrade metalearn/);
+    const old = damaged((f) => editJson(f.model, (j) => (metadata(j).formatVersion = 1)));
+    assertCheckpointRefused(old, 'resume', /written in format 1 by metalearn .*: convert it with `npx metalearn upgrade .*damaged-\d+`/);
   });
 
   it('claiming absurd sizes: refused from the JSON, before the weights are read or allocated', () => {
     const wide = damaged((f) => editJson(f.model, (j) => (j.modelTopology.config.layers[0].config.units = 1e12)));
     assertCheckpointRefused(wide, 'eval', /layer 1 has an invalid width 1000000000000/);
     // a consistent topology and manifest of 3.6e9 parameters beside a 100-byte weights.bin
-    const huge = damaged((f) => writeFileSync(f.model, JSON.stringify(modelJson([60000, 60000], 'relu'))));
+    const huge = damaged((f) => writeFileSync(f.model, JSON.stringify(modelJson([60000, 60000], 'relu', 'weights.bin'))));
     assertCheckpointRefused(huge, 'eval', /3600240001 parameters is more than this tool accepts \(67108864\)/);
-    const state = damaged((f) => editJson(f.state, (j) => (j.config.hidden = [1e9, 1e9])));
-    assertCheckpointRefused(state, 'resume', /'hidden'\[0\] \(--hidden\) must be at most 65536/);
+    const config = damaged((f) => editJson(f.model, (j) => (metadata(j).config.hidden = [1e9, 1e9])));
+    assertCheckpointRefused(config, 'resume', /'hidden'\[0\] \(--hidden\) must be at most 65536/);
   });
 
   it('sizes allowed, but too large for memory here: out of memory, exit 1, no stack trace', () => {
     // 1-1024-1024-1 (4 MB of weights) fine-tuned on 5000 tasks at once needs 5.2e9 floats of per-task weights
     const big = join(scratch, 'big');
     mkdirSync(big);
-    writeFileSync(files(big).model, JSON.stringify(modelJson([1024, 1024], 'relu')));
-    writeFileSync(files(big).weights, Buffer.alloc(4 * (2 * 1024 + 1024 * 1024 + 1024 + 1024 + 1)));
+    writeFileSync(join(big, 'model.json'), JSON.stringify(modelJson([1024, 1024], 'relu', 'weights.bin')));
+    writeFileSync(join(big, 'weights.bin'), Buffer.alloc(4 * (2 * 1024 + 1024 * 1024 + 1024 + 1024 + 1)));
     assertRefused(cli('eval', '--checkpoint', big, '--tasks', '5000', '--backend', 'cpu'), 1, /^error: out of memory \(Invalid typed array length: 5242880000\): try a smaller model, meta-batch or task count$/);
   });
 
-  it('a state.json damaged elsewhere: optimizer, random generator', () => {
+  it('a state file damaged elsewhere: optimizer, random generator', () => {
     const optimizer = damaged((f) => editJson(f.state, (j) => (j.optimizer = null)));
-    assertCheckpointRefused(optimizer, 'resume', /state.json: 'optimizer': Expected object, received null \(damaged or not written by metalearn\)/);
+    assertCheckpointRefused(optimizer, 'resume', /state-0000020.json: 'optimizer': Expected object, received null \(damaged or not written by metalearn\)/);
     const rng = damaged((f) => editJson(f.state, (j) => j.rng.S.pop()));
     assertCheckpointRefused(rng, 'resume', /'rng.S': Array must contain exactly 256 element/);
   });
@@ -240,8 +239,8 @@ describe('--resume may change what does not change the run', () => {
     assert.equal(cli('train', ...args, '--iterations', '20', '--out-dir', scratch, '--name', 'extended').code, 0);
     const r = cli('train', '--resume', dir, '--iterations', '30', '--log-every', '5', '--backend', 'cpu', '--quiet');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(readFileSync(files(dir).state, 'utf8')).iteration, 30);
-    const curve = JSON.parse(readFileSync(files(dir).curve, 'utf8'));
+    assert.equal(JSON.parse(readFileSync(runFiles(dir).model, 'utf8')).userDefinedMetadata.metalearn.iteration, 30);
+    const curve = JSON.parse(readFileSync(runFiles(dir).curve, 'utf8'));
     assert.deepEqual(curve.train.map((p: { iteration: number }) => p.iteration), [10, 20, 25, 30]);
   });
 });

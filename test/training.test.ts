@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { disposeModel, loadModel } from '../src/checkpoint.js';
-import { defaultsFor, resolveEvalConfig, type Algorithm, type TrainConfig } from '../src/config.js';
+import type { Algorithm } from '../src/algorithms/index.js';
+import { defaultsFor, type TrainConfig } from '../src/config.js';
 import { disposeEvalSet, fineTune, makeEvalSet, summarize } from '../src/evaluate.js';
-import { evaluateCheckpoints, type CheckpointResult } from '../src/report.js';
+import { evaluateCheckpoints, resolveEvalConfig, type CheckpointResult } from '../src/report.js';
 import { train } from '../src/train.js';
 import { clipByGlobalNorm } from '../src/adapt.js';
 import { forEachBackend } from './helpers.js';
@@ -111,7 +112,7 @@ forEachBackend('resume', (backend) => {
       const split = join(scratch, `${backend}-${algo}-split`);
       const a = await train({ config, runDir: whole, force: true });
       await train({ config: { ...config, iterations: 40 }, runDir: split, force: true, shouldStop: (() => { let n = 0; return () => ++n === 20; })() });
-      const b = await train({ config, runDir: split, resume: true });
+      const b = await train({ runDir: split, resume: {} });
       const [wa, wb] = [loadModel(whole), loadModel(split)];
       const learned = (m: typeof wa) => [...m.params, ...Object.values(m.extras).flat()]; // with meta-sgd's rates, daml's adaptation network
       learned(wa).forEach((p, i) => assert.deepEqual(p.dataSync(), learned(wb)[i].dataSync()));

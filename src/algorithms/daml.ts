@@ -11,12 +11,24 @@
 // batch's labeled support points are not used.
 import * as tf from '@tensorflow/tfjs';
 import { clipByGlobalNorm, type AdaptOptions } from '../adapt.js';
-import type { Activation } from '../config.js';
 import type { EvalSet } from '../evaluate.js';
-import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, taskLosses, type Params } from '../model.js';
+import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, taskLosses, type Activation, type Params } from '../model.js';
 import { Rng } from '../rng.js';
 import { sampleSourceInputs } from '../tasks.js';
-import { autodiffMetaGradient, type MetaLearner } from './types.js';
+import { count, option, rangeList } from '../options.js';
+import { z } from 'zod';
+import { autodiffMetaGradient, TRAINING, type MetaLearner } from './types.js';
+
+export const damlOptions = {
+  sourceRanges: option({
+    flag: '--source-ranges <list>',
+    kind: 'numbers',
+    help: "the source domain of each of --phases, lo,hi per phase (e.g. pi/4,pi/2,-pi/2,-pi/4): a task's unlabeled inputs are drawn from its phase's range",
+    schema: rangeList.nullable(),
+    default: null as [number, number][] | null,
+  }),
+  adaptHidden: option<number[]>({ flag: '--adapt-hidden <sizes>', kind: 'ints', help: "hidden widths of the adaptation-loss network (ReLU) over the MLP's output and hidden activations", schema: z.array(count).min(1, 'needs at least one hidden layer').max(16), default: [32, 32] }),
+};
 
 /**
  * The learned adaptation loss of each task [tasks] at its unlabeled inputs x [tasks, n, 1]:
@@ -43,13 +55,33 @@ function sourceInputs(set: EvalSet, update: number): tf.Tensor3D {
 }
 
 export const daml: MetaLearner = {
-  usesQuery: true,
-  trains: true,
+  uses: [...TRAINING, 'innerSteps', 'support', 'query', 'queryGrid'],
+  options: damlOptions,
+  // the PyTorch post's experiment: target sin(x) or sin(x + pi) on [-2pi, 2pi], one unlabeled source input per
+  // inner step from [pi/4, pi/2] (phase 0) or [-pi/2, -pi/4] (phase pi), 5 steps of 0.03, an L1 outer loss
+  defaults: {
+    amplitude: [1, 1],
+    phases: [0, Math.PI],
+    xRange: [-2 * Math.PI, 2 * Math.PI],
+    sourceRanges: [[Math.PI / 4, Math.PI / 2], [-Math.PI / 2, -Math.PI / 4]],
+    support: 1,
+    valSamples: 1,
+    query: 4,
+    innerSteps: 5,
+    innerLr: 0.03,
+    loss: 'l1',
+    hidden: [32, 32],
+  },
+  check(config, refuse) {
+    if (!config.phases || config.sourceRanges?.length !== config.phases.length) {
+      refuse('sourceRanges', `daml needs one source range per phase of --phases (${config.phases?.length ?? 'none'} phase(s), ${config.sourceRanges?.length ?? 'no'} range(s))`);
+    }
+  },
   extras: (config) => {
     const inputs = 1 + config.hidden.reduce((a, b) => a + b, 0); // f and every hidden activation
     return { adaptationNet: { shapes: paramShapes(config.adaptHidden, inputs), init: (rng) => initParams(config.adaptHidden, rng, inputs) } };
   },
-  metaGradient(params, batch, config, rng, extras) {
+  metaGradient({ params, extras, config, rng }, batch) {
     const net = extras.adaptationNet;
     const query = batch.query!;
     const opts = { lr: config.innerLr, activation: config.activation, clipGrad: config.clipGrad };

@@ -3,11 +3,11 @@
 //   phi_t  = theta - alpha grad L_t(support_t; theta)            (held constant)
 //   theta <- theta - beta mean_t grad_phi L_t(query_t; phi_t)
 // MAML with its one first-order switch on: see maml.ts.
-import { mamlGradient } from './maml.js';
+import { checkQueryGrid, MAML_USES, mamlGradient } from './maml.js';
 import type { MetaLearner } from './types.js';
 
 export const fomaml: MetaLearner = {
-  usesQuery: true,
-  trains: true,
-  metaGradient: (params, batch, config) => mamlGradient(params, batch, config, true),
+  uses: MAML_USES,
+  check: checkQueryGrid,
+  metaGradient: ({ params, config }, batch) => mamlGradient(params, batch, config, true),
 };

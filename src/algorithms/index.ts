@@ -1,15 +1,25 @@
-import type { Algorithm } from '../config.js';
-import { daml } from './daml.js';
+// The algorithms, registered: adding one is its file and a line here (and one in ALGORITHM_OPTIONS if it has options of its own).
+import { daml, damlOptions } from './daml.js';
 import { fomaml } from './fomaml.js';
-import { maml } from './maml.js';
+import { maml, mamlOptions } from './maml.js';
 import { metaSgd } from './meta-sgd.js';
 import { random } from './random.js';
-import { reptile } from './reptile.js';
+import { reptile, reptileOptions } from './reptile.js';
 import { transfer } from './transfer.js';
 import type { MetaLearner } from './types.js';
 
-export const LEARNERS: Record<Algorithm, MetaLearner> = { maml, fomaml, reptile, transfer, random, 'meta-sgd': metaSgd, daml };
-export type { Adaptation, ExtraGroup, Extras, FineTuning, MetaBatch, MetaGradient, MetaLearner } from './types.js';
+export const LEARNERS = { maml, fomaml, reptile, transfer, random, 'meta-sgd': metaSgd, daml } satisfies Record<string, MetaLearner>;
+export type Algorithm = keyof typeof LEARNERS;
+export const ALGORITHMS = Object.keys(LEARNERS) as [Algorithm, ...Algorithm[]];
+/** The algorithms' own options. */
+export const ALGORITHM_OPTIONS = { ...mamlOptions, ...reptileOptions, ...damlOptions };
+
+/** Whether an algorithm trains at all (random does not). */
+export const trains = (algo: Algorithm): boolean => LEARNERS[algo].metaGradient !== undefined;
+/** Whether it samples query points (the data of the outer loss). */
+export const usesQuery = (algo: Algorithm): boolean => (LEARNERS[algo] as MetaLearner).uses.includes('query');
+
+export { ALWAYS_USED, TRAINING, type Adaptation, type ExtraGroup, type Extras, type FineTuning, type MetaBatch, type MetaGradient, type MetaLearner, type MetaState, type SharedKey } from './types.js';
 export { metaLoss, mamlGradient } from './maml.js';
 export { metaSgdGradient } from './meta-sgd.js';
 export { adaptationLosses, unlabeledStep } from './daml.js';

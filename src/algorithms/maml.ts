@@ -10,12 +10,35 @@
 // With firstOrder (FOMAML) the inner gradients are held constant: the meta-gradient is
 // the query gradient at phi_t, v, taken as it is.
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import { adapt, sgdStep } from '../adapt.js';
 import type { TrainConfig } from '../config.js';
 import { backprop, hessianVectorProduct, sumOverTasks, type Backprop } from '../gradients.js';
 import { subtractScaled } from '../kernels/step.js';
 import { forward, taskLosses, type Params } from '../model.js';
-import { adaptOptions, autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearner } from './types.js';
+import { option } from '../options.js';
+import { adaptOptions, autodiffMetaGradient, TRAINING, type MetaBatch, type MetaGradient, type MetaLearner, type SharedKey } from './types.js';
+
+export const GRADIENT_ROUTES = ['analytic', 'autodiff'] as const;
+
+/** MAML's own option, shared with Meta-SGD. */
+export const mamlOptions = {
+  gradients: option({
+    flag: '--gradients <route>',
+    kind: 'enum',
+    help: 'how to differentiate through adaptation: analytic (explicit backpropagation and Hessian-vector products, fast) or autodiff (nested tf.grads inside tf.variableGrads, the generic reference); same result',
+    schema: z.enum(GRADIENT_ROUTES),
+    default: 'analytic' as (typeof GRADIENT_ROUTES)[number],
+  }),
+};
+
+/** The shared options of MAML and its variants: the training loop, inner steps on support points, query points. */
+export const MAML_USES = [...TRAINING, 'innerSteps', 'support', 'supportGrid', 'query', 'queryGrid'] as const satisfies readonly SharedKey[];
+
+/** Support and query points must differ: on the same grid they would be the same points. */
+export function checkQueryGrid(config: TrainConfig, refuse: (key: string, message: string) => void): void {
+  if (config.supportGrid && config.queryGrid && config.support === config.query) refuse('queryGrid', 'support and query would be the same grid points');
+}
 
 /** metaLoss(params, batch): mean over tasks of the query loss after adaptation (at innerLr, or at Meta-SGD's per-parameter rates). */
 export function metaLoss(params: Params, batch: MetaBatch, config: TrainConfig, autodiff = false, rates?: Params): tf.Scalar {
@@ -73,7 +96,8 @@ export function mamlGradient(params: tf.Variable[], batch: MetaBatch, config: Tr
 }
 
 export const maml: MetaLearner = {
-  usesQuery: true,
-  trains: true,
-  metaGradient: (params, batch, config) => mamlGradient(params, batch, config, false),
+  uses: MAML_USES,
+  options: mamlOptions,
+  check: checkQueryGrid,
+  metaGradient: ({ params, config }, batch) => mamlGradient(params, batch, config, false),
 };

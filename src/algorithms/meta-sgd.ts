@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { sgdStep } from '../adapt.js';
 import type { TrainConfig } from '../config.js';
 import { paramShapes } from '../model.js';
-import { analyticMetaGradient, metaLoss } from './maml.js';
+import { analyticMetaGradient, checkQueryGrid, MAML_USES, mamlOptions, metaLoss } from './maml.js';
 import { autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearner } from './types.js';
 
 /** The meta-gradient: one per param of theta, then one per rate tensor. */
@@ -25,13 +25,16 @@ export function metaSgdGradient(params: tf.Variable[], rates: tf.Variable[], bat
 }
 
 export const metaSgd: MetaLearner = {
-  usesQuery: true,
-  trains: true,
+  uses: MAML_USES,
+  options: mamlOptions,
+  // its rates are learned for innerSteps steps (one): more steps at them overshoot
+  defaults: { valUpdates: 1 },
+  check: checkQueryGrid,
   extras: (config) => {
     const shapes = paramShapes(config.hidden);
     return { rates: { shapes, init: () => shapes.map((shape) => tf.fill(shape, config.innerLr)) } };
   },
-  metaGradient: (params, batch, config, _rng, extras) => metaSgdGradient(params, extras.rates, batch, config),
+  metaGradient: ({ params, extras, config }, batch) => metaSgdGradient(params, extras.rates, batch, config),
   // eval and validation: one step of the learned rates per update (lr is not used)
   fineTuning: (extras) => ({ step: (fast, set, _update, opts) => sgdStep(fast, set.support, { ...opts, rates: extras.rates }), adaptation: 'learned rates' }),
 };

@@ -10,7 +10,12 @@ import { sumOverTasks } from '../gradients.js';
 import type { Params } from '../model.js';
 import type { Rng } from '../rng.js';
 import type { PointSet } from '../tasks.js';
-import { adaptOptions, type MetaLearner } from './types.js';
+import { count, option } from '../options.js';
+import { adaptOptions, TRAINING, type MetaLearner } from './types.js';
+
+export const reptileOptions = {
+  innerBatch: option<number>({ flag: '--inner-batch <n>', kind: 'int', help: "points per inner minibatch (drawn without replacement from the task's support points)", schema: count, default: 10 }),
+};
 
 /**
  * Minibatch s of every task: innerBatch of its points, read through a fresh permutation
@@ -36,9 +41,15 @@ function minibatches(support: PointSet, steps: number, size: number, rng: Rng): 
 }
 
 export const reptile: MetaLearner = {
-  usesQuery: false,
-  trains: true,
-  metaGradient(params, batch, config, rng) {
+  uses: [...TRAINING, 'innerSteps', 'support', 'supportGrid'],
+  options: reptileOptions,
+  // (Flux post, OpenAI's sine demo) several inner minibatch steps on 50 points and a plain interpolation
+  // step epsilon = 0.1: with one inner step it would be joint training
+  defaults: { metaOptimizer: 'sgd', metaLr: 0.1, innerSteps: 5, innerLr: 0.02, support: 50, metaBatch: 5 },
+  check(config, refuse) {
+    if (config.innerBatch > config.support) refuse('innerBatch', `inner-batch ${config.innerBatch} is larger than support ${config.support}`);
+  },
+  metaGradient({ params, config, rng }, batch) {
     return tf.tidy(() => {
       const opts = adaptOptions(config);
       let fast: Params = params;

@@ -4,12 +4,11 @@
 // It learns the mean of the task family (about 0 everywhere) and adapts poorly.
 import * as tf from '@tensorflow/tfjs';
 import { backprop } from '../gradients.js';
-import type { MetaLearner } from './types.js';
+import { TRAINING, type MetaLearner } from './types.js';
 
 export const transfer: MetaLearner = {
-  usesQuery: false,
-  trains: true,
-  metaGradient(params, batch, config) {
+  uses: [...TRAINING, 'support', 'supportGrid'],
+  metaGradient({ params, config }, batch) {
     return tf.tidy(() => {
       const tasks = batch.support.x.shape[0];
       const { grads, losses } = backprop(params, batch.support, config, 1 / tasks, true); // summed over tasks: [in, out], [out]

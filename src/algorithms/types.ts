@@ -1,9 +1,19 @@
+// What an algorithm is to the rest of metalearn: the shared options it reads, its own options,
+// defaults and checks, and how it turns a meta-batch into a meta-gradient.
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptOptions } from '../adapt.js';
-import type { TrainConfig } from '../config.js';
+import type { SHARED_OPTIONS, TrainConfig } from '../config.js';
 import type { AdaptStep } from '../evaluate.js';
+import type { OptionTable } from '../options.js';
 import type { Rng } from '../rng.js';
 import type { PointSet, SineTask } from '../tasks.js';
+
+export type SharedKey = keyof typeof SHARED_OPTIONS;
+
+/** Shared options every algorithm reads: the task family, the MLP, its fine-tuning and its validation. */
+export const ALWAYS_USED = ['description', 'algo', 'seed', 'hidden', 'activation', 'amplitude', 'phase', 'phases', 'xRange', 'loss', 'innerLr', 'valTasks', 'valSamples', 'valUpdates'] as const satisfies readonly SharedKey[];
+/** Shared options of every algorithm that trains: the loop and the meta-optimizer. */
+export const TRAINING = ['iterations', 'metaBatch', 'metaOptimizer', 'metaLr', 'metaLrFinal', 'clipGrad', 'logEvery', 'evalEvery', 'checkpointEvery'] as const satisfies readonly SharedKey[];
 
 /** What one meta-iteration trains on: the tasks, support [tasks, k, 1] and, for learners that use it, query [tasks, q, 1]. */
 export interface MetaBatch {
@@ -36,15 +46,28 @@ export interface FineTuning {
   adaptation: Exclude<Adaptation, 'sgd'>;
 }
 
+/** What a meta-iteration works on: the learned tensors, their optimizer, the run's random stream and config. */
+export interface MetaState {
+  config: TrainConfig;
+  params: tf.Variable[];
+  /** The learner's own learned tensors by group (empty for most). */
+  extras: Record<string, tf.Variable[]>;
+  rng: Rng;
+}
+
 export interface MetaLearner {
-  /** Whether each task also needs query points (the data of the outer loss). */
-  usesQuery: boolean;
-  /** Whether it trains at all (random does not). */
-  trains: boolean;
+  /** The shared options it reads beyond ALWAYS_USED (`query` means it samples query points). */
+  uses: readonly SharedKey[];
+  /** Its own options (their keys must not clash with another algorithm's unless it is the same option). */
+  options?: OptionTable;
+  /** Its defaults where they differ from the shared ones. */
+  defaults?: Partial<TrainConfig>;
+  /** Its checks of a whole config: refuse(key, message) for each problem. */
+  check?(config: TrainConfig, refuse: (key: string, message: string) => void): void;
   /** Its own learned tensors, meta-trained beside the MLP by the same optimizer and saved with it. */
   extras?(config: TrainConfig): Record<string, ExtraGroup>;
-  /** grads: one per MLP param, then one per extra tensor, in the order of extras(config). */
-  metaGradient(params: tf.Variable[], batch: MetaBatch, config: TrainConfig, rng: Rng, extras: Record<string, tf.Variable[]>): MetaGradient;
+  /** The meta-gradient of a batch: one grad per MLP param, then one per extra tensor, in the order of extras(config). Absent: it does not train (random). */
+  metaGradient?(state: MetaState, batch: MetaBatch): MetaGradient;
   /** Its own fine-tuning, when it is not plain SGD on the support points. */
   fineTuning?(extras: Extras): FineTuning;
 }

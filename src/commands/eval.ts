@@ -3,17 +3,19 @@
 import type { Command } from 'commander';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
 import { disposeModel, loadModel, type LoadedModel } from '../checkpoint.js';
-import { BASE_DEFAULTS, EVAL_OPTIONS, flagValues, resolveEvalConfig, RunError, UsageError, type EvalConfig } from '../config.js';
+import { defaultsFor } from '../config.js';
+import { RunError, UsageError } from '../errors.js';
 import { describeFsError, whyNotWritable, writeFileAtomic } from '../fsutil.js';
-import { evaluateCheckpoints, type EvalReport } from '../report.js';
-import { dim, heading, Output } from './output.js';
+import { flagValues, helpWithDefault } from '../options.js';
+import { EVAL_OPTIONS, evaluateCheckpoints, resolveEvalConfig, type EvalConfig, type EvalReport } from '../report.js';
+import { dim, heading, Output, type Runner } from './output.js';
 
-export function registerEval(program: Command, run: (action: () => Promise<number>) => Promise<void>): void {
+export function registerEval(program: Command, run: Runner): void {
   const cmd = program
     .command('eval')
     .description('fine-tune checkpoints on the same held-out tasks; print the loss after every update with 95% confidence intervals')
     .requiredOption('--checkpoint <run-dir>', 'run directory (model.json + weights.bin); repeat to compare several', collect);
-  for (const spec of Object.values(EVAL_OPTIONS)) cmd.option(spec.flag, spec.help);
+  for (const spec of Object.values(EVAL_OPTIONS)) cmd.option(spec.flag, helpWithDefault(spec));
   runtimeOptions(cmd);
   cmd
     .option('--out <file.json>', 'write the per-update statistics and the settings as JSON')
@@ -31,7 +33,7 @@ export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, flag
   const models: { dir: string; model: LoadedModel }[] = [];
   try {
     for (const dir of dirs) models.push({ dir, model: loadModel(dir) });
-    return evaluateCheckpoints(models, settings, models[0].model.info?.config ?? BASE_DEFAULTS);
+    return evaluateCheckpoints(models, settings, models[0].model.info?.config ?? defaultsFor('maml'));
   } finally {
     for (const { model } of models) disposeModel(model);
   }

@@ -3,6 +3,9 @@
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 
+/** Runs a command's action and turns its outcome into an exit code (cli.ts). */
+export type Runner = (action: () => Promise<number>) => Promise<void>;
+
 export interface OutputMode {
   quiet: boolean;
   json: boolean;

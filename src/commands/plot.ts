@@ -5,15 +5,16 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runtimeOptions } from './runtime.js';
-import { loadCurve, readJson } from '../checkpoint.js';
-import { BASE_DEFAULTS, EVAL_OPTIONS, flagValues, helpWithDefault, parseNumber, resolveConfig, resolveEvalConfig, TRAIN_OPTIONS, UsageError } from '../config.js';
+import { loadRun, readJson } from '../checkpoint.js';
+import { helpFor, resolveConfig, SHARED_OPTIONS, TRAIN_OPTIONS } from '../config.js';
+import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
+import { flagValues, helpWithDefault, parseNumber } from '../options.js';
 import type { Plot } from '../plots.js';
-import type { EvalReport } from '../report.js';
+import { EVAL_OPTIONS, resolveEvalConfig, type EvalReport } from '../report.js';
 import { collect, evaluateRunDirs } from './eval.js';
-import { Output } from './output.js';
+import { Output, type Runner } from './output.js';
 
-type Runner = (action: () => Promise<number>) => Promise<void>;
 type Flags = Record<string, unknown>;
 /** Vega and resvg load only when a plot is drawn, so that train and eval start without them. */
 type Plots = typeof import('../plots.js');
@@ -28,10 +29,10 @@ export function registerPlot(program: Command, run: Runner): void {
     .description('draw plots as SVG + PNG: the task family, fits, the loss after each fine-tuning update, training curves');
 
   const family = plot.command('family').description('many waves sampled from a task family (default: the built-in one)');
-  for (const key of FAMILY_KEYS) family.option(TRAIN_OPTIONS[key].flag, helpWithDefault(key));
+  for (const key of FAMILY_KEYS) family.option(TRAIN_OPTIONS[key].flag, helpFor(key));
   family
     .option('--count <n>', `waves to draw (default: ${FAMILY_COUNT})`)
-    .option('--seed <n>', `seed of the sampled waves (default: ${BASE_DEFAULTS.seed})`);
+    .option('--seed <n>', `seed of the sampled waves (default: ${SHARED_OPTIONS.seed.default})`);
   finish(family, 'family', run, familyCommand);
 
   const fit = plot
@@ -81,7 +82,7 @@ function evaluationOptions(cmd: Command, without: keyof typeof EVAL_OPTIONS): vo
   cmd
     .option('--eval <file.json>', 'the report written by `metalearn eval --out`')
     .option('--checkpoint <run-dir>', 'evaluate this run directory instead of reading --eval; repeat for one series per checkpoint', collect);
-  for (const [key, spec] of Object.entries(EVAL_OPTIONS)) if (key !== without) cmd.option(spec.flag, `with --checkpoint: ${spec.help}`);
+  for (const [key, spec] of Object.entries(EVAL_OPTIONS)) if (key !== without) cmd.option(spec.flag, `with --checkpoint: ${helpWithDefault(spec)}`);
   runtimeOptions(cmd, 'with --checkpoint: ');
 }
 
@@ -114,5 +115,11 @@ function readReport(path: string): EvalReport {
 
 async function curvesCommand(flags: Flags, plots: Plots): Promise<Plot> {
   const dirs = flags.run as string[];
-  return plots.curvesPlot(dirs.map((run) => ({ run, curve: loadCurve(run) })));
+  return plots.curvesPlot(
+    dirs.map((run) => {
+      const { curve } = loadRun(run);
+      if (!curve) throw new UsageError(`${run}: a plain layers model has no training curve`);
+      return { run, curve };
+    }),
+  );
 }

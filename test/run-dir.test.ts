@@ -1,0 +1,142 @@
+// One writer per run directory and one commit point per checkpoint, caused for real: two
+// processes on one run, kill -9 at random instants while checkpointing every iteration, and the
+// conversion of runs written by metalearn 0.1.
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadRun } from '../src/checkpoint.js';
+import { useBackend } from '../src/backend.js';
+import { runCli, runFiles, startCli, type CliResult } from './helpers.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'metalearn-rundir-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+before(() => useBackend('cpu'));
+const cli = (...args: string[]) => runCli(scratch, ...args);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A small MAML run (Adam: optimizer state matters) that checkpoints every iteration. */
+const RUN = ['train', '--algo', 'maml', '--hidden', '8', '--meta-batch', '2', '--iterations', '400', '--eval-every', '50', '--checkpoint-every', '1', '--log-every', '7', '--seed', '4', '--backend', 'cpu', '--out-dir', scratch];
+
+function start(...args: string[]) {
+  const child = startCli(scratch, ...args);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exit = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr })));
+  return { child, exit };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(5);
+}
+
+/** Everything of the committed checkpoint that a resumed run must reproduce (wall-clock times aside), bit for bit. */
+function committed(dir: string) {
+  const f = runFiles(dir);
+  const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'), (key, value) => (key === 'seconds' ? undefined : value));
+  return { model: json(f.model), weights: readFileSync(f.weights).toString('base64'), state: json(f.state), curve: json(f.curve) };
+}
+
+/** The files of the committed checkpoint agree on its iteration; returns it. */
+function consistentIteration(dir: string): number {
+  const { info, resume, curve } = loadRun(dir);
+  const iteration = info!.iteration;
+  const f = runFiles(dir);
+  for (const path of [f.weights, f.state, f.curve]) assert.match(path, new RegExp(`-0*${iteration}\\.(bin|json)$`), `${path} is of iteration ${iteration}`);
+  assert.equal((curve!.train.at(-1)?.iteration ?? 0) + resume!.window.count, iteration, 'curve and window add up to the iteration');
+  assert.ok(curve!.validation.every((p) => p.iteration <= iteration) && curve!.validation.some((p) => p.iteration === 0));
+  return iteration;
+}
+
+const uninterrupted = join(scratch, 'uninterrupted');
+before(() => {
+  const r = cli(...RUN, '--name', 'uninterrupted', '--quiet');
+  assert.equal(r.code, 0, r.stderr);
+});
+
+describe('one writer per run directory', { timeout: 120_000 }, () => {
+  it('while a run trains, a second train on its directory (--resume, or --force) is refused naming the process; eval reads it meanwhile', async () => {
+    const dir = join(scratch, 'busy');
+    const run = start(...RUN, '--name', 'busy', '--iterations', '100000', '--checkpoint-every', '20');
+    await until(() => existsSync(join(dir, 'model.json')));
+    const resumed = cli('train', '--resume', dir, '--backend', 'cpu');
+    assert.equal(resumed.code, 2, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`^error: ${dir} is being trained by process ${run.child.pid} on .* \\(since .*\\): wait for it to finish, or stop it first\\n$`));
+    const forced = cli(...RUN, '--name', 'busy', '--force');
+    assert.equal(forced.code, 2, forced.stderr);
+    assert.match(forced.stderr, new RegExp(`is being trained by process ${run.child.pid}`));
+    const evaluated = cli('eval', '--checkpoint', dir, '--tasks', '20', '--backend', 'cpu', '--quiet');
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    run.child.kill('SIGINT');
+    assert.equal((await run.exit).code, 130);
+    assert.ok(!existsSync(join(dir, 'lock')), 'the lock is released at the end');
+  });
+
+  it('kill -9 leaves its lock behind; the next --resume sees that its process is gone and takes the run over', async () => {
+    const dir = join(scratch, 'abandoned');
+    const run = start(...RUN, '--name', 'abandoned');
+    await until(() => existsSync(join(dir, 'model.json')));
+    run.child.kill('SIGKILL');
+    await run.exit;
+    assert.ok(existsSync(join(dir, 'lock')), 'the killed process left its lock');
+    const resumed = cli('train', '--resume', dir, '--backend', 'cpu', '--quiet');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(committed(dir), committed(uninterrupted));
+  });
+});
+
+describe('one commit point per checkpoint', { timeout: 300_000 }, () => {
+  it('kill -9 at random instants while checkpointing every iteration, 25 times: the files always agree on one iteration, which never goes back; the run resumes bit for bit', async () => {
+    const dir = join(scratch, 'killed');
+    let last = 0;
+    let checked = 0;
+    for (let round = 0; round < 25; round++) {
+      const model = join(dir, 'model.json');
+      const committedAt = () => (existsSync(model) ? statSync(model).mtimeMs : 0);
+      const before = committedAt();
+      const run = start(...(before ? ['train', '--resume', dir, '--backend', 'cpu'] : [...RUN, '--name', 'killed', '--force']));
+      let done = false;
+      void run.exit.then(() => (done = true));
+      await until(() => done || committedAt() !== before); // this process has committed a checkpoint: it is in the stream of them
+      await sleep(Math.random() * 200);
+      run.child.kill('SIGKILL');
+      const r = await run.exit;
+      if (r.code === 0) break; // finished before the kill
+      const iteration = consistentIteration(dir);
+      assert.ok(iteration >= last, `the checkpoint went back from ${last} to ${iteration}`);
+      last = iteration;
+      checked++;
+    }
+    assert.ok(checked >= 10 && last > 0, `only ${checked} kills landed after a checkpoint (last at iteration ${last})`);
+    const resumed = cli('train', '--resume', dir, '--backend', 'cpu', '--quiet');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(committed(dir), committed(uninterrupted));
+  });
+});
+
+describe('runs of metalearn 0.1 (format 1)', () => {
+  it('`metalearn upgrade` rewrites a committed run in the current format: the same weights, extras and curve, and it resumes', () => {
+    for (const name of ['reptile-flux', 'meta-sgd-paper']) {
+      const committedRun = fileURLToPath(new URL(`../../checkpoints/${name}`, import.meta.url));
+      const dir = join(scratch, `old-${name}`);
+      cpSync(committedRun, dir, { recursive: true });
+      const old = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+      if (old.formatVersion !== 1) return; // the committed runs are in the current format already
+      assert.match(cli('eval', '--checkpoint', dir, '--tasks', '5').stderr, /written in format 1 .*npx metalearn upgrade/);
+      const r = cli('upgrade', dir);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`${dir}: upgraded \\(iteration ${old.iteration}\\)`));
+      const run = loadRun(dir);
+      assert.equal(run.info!.iteration, old.iteration);
+      assert.deepEqual(run.weights.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength).toString('base64')), old.params.map((p: { data: string }) => p.data));
+      for (const [group, arrays] of Object.entries(run.extras)) assert.deepEqual(arrays.map((a) => Buffer.from(a.values.buffer, a.values.byteOffset, a.values.byteLength).toString('base64')), old.extras[group].map((p: { data: string }) => p.data));
+      assert.ok(!existsSync(join(dir, 'state.json')) && !existsSync(join(dir, 'weights.bin')), 'the old files are gone');
+      assert.match(cli('upgrade', dir).stderr, /already in the current format/);
+      const resumed = cli('train', '--resume', dir, '--iterations', String(old.iteration + 3), '--backend', 'cpu', '--quiet');
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.equal(loadRun(dir).info!.iteration, old.iteration + 3);
+    }
+  });
+});
