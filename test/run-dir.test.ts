@@ -117,26 +117,30 @@ describe('one commit point per checkpoint', { timeout: 300_000 }, () => {
 });
 
 describe('runs of metalearn 0.1 (format 1)', () => {
-  it('`metalearn upgrade` rewrites a committed run in the current format: the same weights, extras and curve, and it resumes', () => {
-    for (const name of ['reptile-flux', 'meta-sgd-paper']) {
-      const committedRun = fileURLToPath(new URL(`../../checkpoints/${name}`, import.meta.url));
-      const dir = join(scratch, `old-${name}`);
-      cpSync(committedRun, dir, { recursive: true });
+  // test/fixtures: small runs written by metalearn 0.1 (30 iterations, cpu), and the weights its own
+  // --resume --iterations 35 reached from them
+  const fixtures = fileURLToPath(new URL('../../test/fixtures', import.meta.url));
+  for (const name of ['reptile-format-1', 'meta-sgd-format-1']) {
+    it(`${name}: refused with the command that converts it; \`metalearn upgrade\` keeps its weights, extras and curve; it resumes as metalearn 0.1 resumed it, bit for bit`, () => {
+      const dir = join(scratch, name);
+      cpSync(join(fixtures, name), dir, { recursive: true });
       const old = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
-      if (old.formatVersion !== 1) return; // the committed runs are in the current format already
-      assert.match(cli('eval', '--checkpoint', dir, '--tasks', '5').stderr, /written in format 1 .*npx metalearn upgrade/);
+      assert.equal(old.formatVersion, 1);
+      assert.match(cli('eval', '--checkpoint', dir, '--tasks', '5').stderr, new RegExp(`written in format 1 by metalearn 0.1.0: convert it with \`npx metalearn upgrade ${dir}\``));
       const r = cli('upgrade', dir);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, new RegExp(`${dir}: upgraded \\(iteration ${old.iteration}\\)`));
+      assert.match(r.stderr, new RegExp(`${dir}: upgraded \\(iteration 30\\)`));
       const run = loadRun(dir);
-      assert.equal(run.info!.iteration, old.iteration);
-      assert.deepEqual(run.weights.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength).toString('base64')), old.params.map((p: { data: string }) => p.data));
-      for (const [group, arrays] of Object.entries(run.extras)) assert.deepEqual(arrays.map((a) => Buffer.from(a.values.buffer, a.values.byteOffset, a.values.byteLength).toString('base64')), old.extras[group].map((p: { data: string }) => p.data));
+      const base64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+      assert.equal(run.info!.iteration, 30);
+      assert.deepEqual(run.weights.map(base64), old.params.map((p: { data: string }) => p.data));
+      for (const [group, arrays] of Object.entries(run.extras)) assert.deepEqual(arrays.map((a) => base64(a.values)), old.extras[group].map((p: { data: string }) => p.data));
+      assert.deepEqual(run.curve, JSON.parse(readFileSync(join(fixtures, name, 'curve.json'), 'utf8'), (key, value) => (['formatVersion', 'algo', 'backend', 'metalearnVersion'].includes(key) ? undefined : value)));
       assert.ok(!existsSync(join(dir, 'state.json')) && !existsSync(join(dir, 'weights.bin')), 'the old files are gone');
       assert.match(cli('upgrade', dir).stderr, /already in the current format/);
-      const resumed = cli('train', '--resume', dir, '--iterations', String(old.iteration + 3), '--backend', 'cpu', '--quiet');
+      const resumed = cli('train', '--resume', dir, '--iterations', '35', '--backend', 'cpu', '--quiet');
       assert.equal(resumed.code, 0, resumed.stderr);
-      assert.equal(loadRun(dir).info!.iteration, old.iteration + 3);
-    }
-  });
+      assert.equal(readFileSync(runFiles(dir).weights).toString('base64'), readFileSync(join(fixtures, `${name}.weights-after-35.bin`)).toString('base64'));
+    });
+  }
 });
