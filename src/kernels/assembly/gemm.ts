@@ -124,52 +124,21 @@ function tile1x8(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
   put(out + 16, c1, accumulate);
 }
 
-function tile1x4(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, i: usize, j: usize, p0: usize, p1: usize, bias: usize, accumulate: bool): void {
-  let c0 = initial(bias, j);
+/** One row and four columns, or (wide = false: the columns that do not fill 4 lanes) one column. */
+function tile1(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, i: usize, j: usize, p0: usize, p1: usize, bias: usize, accumulate: bool, wide: bool): void {
   const termStep = acs << 2, bStep = ldb << 2;
   let ap = at(a, i * ars + p0 * acs);
   let bp = at(b, p0 * ldb + j);
-  for (let p = p0; p < p1; p++) {
-    c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(ap)), v128.load(bp)));
-    ap += termStep;
-    bp += bStep;
+  const out = at(c, i * ldc + j);
+  if (wide) {
+    let c0 = initial(bias, j);
+    for (let p = p0; p < p1; p++, ap += termStep, bp += bStep) c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(ap)), v128.load(bp)));
+    put(out, c0, accumulate);
+  } else {
+    let c0 = initialScalar(bias, j);
+    for (let p = p0; p < p1; p++, ap += termStep, bp += bStep) c0 += load<f32>(ap) * load<f32>(bp);
+    putScalar(out, c0, accumulate);
   }
-  put(at(c, i * ldc + j), c0, accumulate);
-}
-
-/** Columns that do not fill 4 lanes: four rows at a time, one column at a time. */
-function tile4x1(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, i: usize, j: usize, p0: usize, p1: usize, bias: usize, accumulate: bool): void {
-  const init = initialScalar(bias, j);
-  let c0 = init, c1 = init, c2 = init, c3 = init;
-  const rowStep = ars << 2, termStep = acs << 2, bStep = ldb << 2;
-  let ap = at(a, i * ars + p0 * acs);
-  let bp = at(b, p0 * ldb + j);
-  for (let p = p0; p < p1; p++) {
-    const bv = load<f32>(bp);
-    c0 += load<f32>(ap) * bv;
-    c1 += load<f32>(ap + rowStep) * bv;
-    c2 += load<f32>(ap + 2 * rowStep) * bv;
-    c3 += load<f32>(ap + 3 * rowStep) * bv;
-    ap += termStep;
-    bp += bStep;
-  }
-  putScalar(at(c, i * ldc + j), c0, accumulate);
-  putScalar(at(c, (i + 1) * ldc + j), c1, accumulate);
-  putScalar(at(c, (i + 2) * ldc + j), c2, accumulate);
-  putScalar(at(c, (i + 3) * ldc + j), c3, accumulate);
-}
-
-function tile1x1(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, i: usize, j: usize, p0: usize, p1: usize, bias: usize, accumulate: bool): void {
-  let c0 = initialScalar(bias, j);
-  const termStep = acs << 2, bStep = ldb << 2;
-  let ap = at(a, i * ars + p0 * acs);
-  let bp = at(b, p0 * ldb + j);
-  for (let p = p0; p < p1; p++) {
-    c0 += load<f32>(ap) * load<f32>(bp);
-    ap += termStep;
-    bp += bStep;
-  }
-  putScalar(at(c, i * ldc + j), c0, accumulate);
 }
 
 /** Every tile of C for the terms p0 <= p < p1. */
@@ -179,13 +148,13 @@ function tiles(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize,
     let j: usize = 0;
     for (; j + 8 <= n; j += 8) tile4x8(a, ars, acs, b, ldb, c, ldc, i, j, p0, p1, bias, accumulate);
     for (; j + 4 <= n; j += 4) tile4x4(a, ars, acs, b, ldb, c, ldc, i, j, p0, p1, bias, accumulate);
-    for (; j < n; j++) tile4x1(a, ars, acs, b, ldb, c, ldc, i, j, p0, p1, bias, accumulate);
+    for (; j < n; j++) for (let r: usize = 0; r < 4; r++) tile1(a, ars, acs, b, ldb, c, ldc, i + r, j, p0, p1, bias, accumulate, false);
   }
   for (; i < m; i++) {
     let j: usize = 0;
     for (; j + 8 <= n; j += 8) tile1x8(a, ars, acs, b, ldb, c, ldc, i, j, p0, p1, bias, accumulate);
-    for (; j + 4 <= n; j += 4) tile1x4(a, ars, acs, b, ldb, c, ldc, i, j, p0, p1, bias, accumulate);
-    for (; j < n; j++) tile1x1(a, ars, acs, b, ldb, c, ldc, i, j, p0, p1, bias, accumulate);
+    for (; j + 4 <= n; j += 4) tile1(a, ars, acs, b, ldb, c, ldc, i, j, p0, p1, bias, accumulate, true);
+    for (; j < n; j++) tile1(a, ars, acs, b, ldb, c, ldc, i, j, p0, p1, bias, accumulate, false);
   }
 }
 
