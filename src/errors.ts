@@ -1,4 +1,4 @@
-// The two kinds of failure the CLI tells apart by exit code (bin/cli: 2 and 1).
+// The two kinds of failure the CLI tells apart by exit code (cli.ts: 2 and 1).
 
 /** A usage error: bad flag, bad config, bad checkpoint argument. Exits 2. */
 export class UsageError extends Error {}

@@ -1,5 +1,5 @@
-// The evaluation report behind `metalearn eval --out`: every checkpoint fine-tuned
-// on the same held-out tasks and support points (a paired comparison).
+// `metalearn eval`'s options (declared once, on options.ts's mechanism) and its report: every
+// checkpoint fine-tuned on the same held-out tasks and support points (a paired comparison).
 import { z } from 'zod';
 import { LEARNERS, type Adaptation } from './algorithms/index.js';
 import { runtime } from './backend.js';

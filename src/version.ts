@@ -1,3 +1,4 @@
+// metalearn's version, from package.json.
 import { createRequire } from 'node:module';
 
 /** metalearn's version, from package.json (this file runs as dist/src/version.js). */
