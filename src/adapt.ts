@@ -34,9 +34,7 @@ export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number, perTask: b
 
 /** scale * each task's loss gradient, [tasks, ...shape], by the route opts asks for, and (by backpropagation) each task's loss. */
 function taskGradients(fast: Params, points: PointSet, opts: AdaptOptions, scale: number): { grads: Params; losses: tf.Tensor1D | null } {
-  if (opts.autodiff) return { grads: autodiffGradients(fast, points, opts, scale), losses: null };
-  const { grads, losses } = backprop(fast, points, opts, scale);
-  return { grads, losses };
+  return opts.autodiff ? { grads: autodiffGradients(fast, points, opts, scale), losses: null } : backprop(fast, points, opts, scale);
 }
 
 /**

@@ -4,28 +4,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { UsageError } from './errors.js';
-import { KERNEL_CHOICES, kernelSet, useKernels, type KernelChoice, type KernelSet } from './kernels/index.js';
-export { KERNELS_HELP } from './kernels/index.js';
+import { kernelSet, useKernels, type KernelChoice, type KernelSet } from './kernels/index.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'cuda', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
-/** Help text of every command's --backend flag (default auto). */
-export const BACKEND_HELP = `compute backend: ${BACKENDS.join('|')}`;
-
-/** The --backend flag's value, checked. */
-export function backendChoice(flag: unknown): BackendChoice {
-  const choice = String(flag) as BackendChoice;
-  if (!BACKENDS.includes(choice)) throw new UsageError(`unknown backend '${choice}': choose one of ${BACKENDS.join(', ')}`);
-  return choice;
-}
-
-/** The --kernels flag's value, checked. */
-export function kernelChoice(flag: unknown): KernelChoice {
-  const choice = String(flag) as KernelChoice;
-  if (!KERNEL_CHOICES.includes(choice)) throw new UsageError(`unknown kernel set '${choice}': choose one of ${KERNEL_CHOICES.join(', ')}`);
-  return choice;
-}
-
 const NATIVE = {
   tensorflow: {
     pkg: '@tensorflow/tfjs-node',
@@ -85,12 +67,7 @@ async function activate(choice: BackendChoice): Promise<string> {
 export async function useBackend(choice: BackendChoice, kernels: KernelChoice = 'auto'): Promise<string> {
   tf.enableProdMode(); // no "install tfjs-node" banner, no debug checks
   const backend = await activate(choice);
-  let chosen: Awaited<ReturnType<typeof useKernels>>;
-  try {
-    chosen = await useKernels(kernels);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const chosen = await useKernels(kernels);
   current = { backend, kernels: chosen.kernels, note: chosen.note };
   return backend;
 }

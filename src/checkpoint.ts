@@ -125,6 +125,7 @@ export function saveCheckpoint(dir: string, c: CheckpointContents, lock?: RunLoc
   const weightsFile = fileName('weights', iteration);
   const { optimizer, rng, window, seconds } = c.resume;
   const state = { optimizer: { step: optimizer.step, slots: optimizer.slots.map((s) => ({ name: s.name, shape: s.shape, data: base64(s.values) })) }, rng, window, seconds };
+  lock?.check(); // before writing (files of the same names as another holder's) and before committing
   try {
     writeFileAtomic(join(dir, weightsFile), concatFloats(c.weights));
     if (files.extras) writeFileAtomic(join(dir, files.extras), concatFloats(c.extras));
@@ -142,13 +143,22 @@ export function saveCheckpoint(dir: string, c: CheckpointContents, lock?: RunLoc
   for (const name of readdirSync(dir)) if (CHECKPOINT_FILE.test(name) && !kept.has(name)) rmSync(join(dir, name), { force: true });
 }
 
-/** Removes what a killed writer left in a run directory: temporary files and files of an uncommitted checkpoint. Call only while holding its lock. */
+/** The files of format 1 (metalearn 0.1), beside its model.json. */
+export const FORMAT_1_FILES = ['weights.bin', 'state.json', 'curve.json', 'extras.json'];
+
+/**
+ * Removes what a killed writer left in a run directory of the current format: temporary files, the
+ * files of an uncommitted checkpoint, format-1 files an upgrade killed after its commit left. Call
+ * only while holding its lock.
+ */
 export function cleanRunDir(dir: string): void {
   removeTempFiles(dir);
   if (!existsSync(join(dir, MODEL_FILE))) return;
   const json = readJson(join(dir, MODEL_FILE), `run ${dir}`) as { weightsManifest?: { paths?: string[] }[]; userDefinedMetadata?: { metalearn?: Partial<Metadata> } };
-  const kept = new Set([...(json.weightsManifest?.flatMap((g) => g.paths ?? []).map((p) => p.replace(/^\.\//, '')) ?? []), ...Object.values(json.userDefinedMetadata?.metalearn?.files ?? {})]);
-  for (const name of readdirSync(dir)) if (CHECKPOINT_FILE.test(name) && !kept.has(name)) rmSync(join(dir, name), { force: true });
+  const meta = json.userDefinedMetadata?.metalearn;
+  if (meta?.formatVersion !== FORMAT_VERSION) return; // another format: loadRun says what to do with it
+  const kept = new Set([...(json.weightsManifest?.flatMap((g) => g.paths ?? []).map((p) => p.replace(/^\.\//, '')) ?? []), ...Object.values(meta.files ?? {})]);
+  for (const name of readdirSync(dir)) if ((CHECKPOINT_FILE.test(name) && !kept.has(name)) || FORMAT_1_FILES.includes(name)) rmSync(join(dir, name), { force: true });
 }
 
 export function readJson(path: string, what: string): unknown {
@@ -205,6 +215,11 @@ const curveShape = z.object({
   train: z.array(z.object({ ...point, metaLoss: z.number() })),
   validation: z.array(z.object({ ...point, before: z.number(), after: z.number() })),
 });
+
+/** A curve file's content, checked (its points only: other keys, such as format 1's, are dropped). */
+export function parseCurve(json: unknown, where: string): Curve {
+  return parseShape(curveShape, json, where);
+}
 
 /** Parses with a zod schema, or refuses naming the first problem. */
 function parseShape<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
@@ -311,7 +326,7 @@ function readRun(dir: string): Run {
       }),
     },
   };
-  const curve = parseShape(curveShape, readJson(join(dir, meta.files!.curve), `checkpoint ${dir}`), `checkpoint ${join(dir, meta.files!.curve)}`);
+  const curve = parseCurve(readJson(join(dir, meta.files!.curve), `checkpoint ${dir}`), `checkpoint ${join(dir, meta.files!.curve)}`);
   return { dir, hidden, activation, weights, info, extras, resume, curve };
 }
 

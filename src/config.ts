@@ -31,6 +31,7 @@ export const SHARED_OPTIONS = {
   amplitude: option({ flag: '--amplitude <lo,hi>', kind: 'range', help: 'task amplitude A, uniform in [lo, hi] (one number: fixed)', schema: range, default: [0.1, 5] as [number, number] }),
   phase: option({ flag: '--phase <lo,hi>', kind: 'range', help: 'task phase, uniform in [lo, hi]; numbers may use pi (e.g. 0,2pi)', schema: range, default: [0, Math.PI] as [number, number] }),
   phases: option({ flag: '--phases <list>', kind: 'numbers', help: 'a discrete set of phases drawn with equal probability; replaces --phase (e.g. 0,pi)', schema: z.array(finite).min(1).nullable(), default: null as number[] | null }),
+  frequency: option({ flag: '--frequency <lo,hi>', kind: 'range', help: 'task angular frequency w, uniform in [lo, hi] (one number: fixed), in y = A sin(w x + phase)', schema: range.refine(([lo]) => lo > 0, 'must be greater than 0'), default: [1, 1] as [number, number] }),
   xRange: option({ flag: '--x-range <lo,hi>', kind: 'range', help: 'inputs x are drawn from [lo, hi]', schema: strictRange, default: [-5, 5] as [number, number] }),
   support: option({ flag: '--support <k>', kind: 'int', help: 'support points per task (K, the inner-loop data; daml: unlabeled source inputs drawn anew for each inner step)', schema: count, default: 10 }),
   supportGrid: option({ flag: '--support-grid', kind: 'bool', help: 'support points on an evenly spaced grid over x-range instead of uniform draws', schema: z.boolean(), default: false }),

@@ -10,7 +10,7 @@
 // prediction z_{L-1}; task loss = mean over the k points of f(prediction - y), f = square | abs;
 // e_l = d(loss)/d(z_l). Shapes: a_l, e_l [tasks, k, width]; per-task W [tasks, in, out].
 import * as tf from '@tensorflow/tfjs';
-import { fusedBackprop, fusedHessianVectorProduct } from './kernels/mlp.js';
+import { fusable, fusedBackprop, fusedHessianVectorProduct } from './kernels/mlp.js';
 import { simdKernels } from './kernels/index.js';
 import { activationDerivative, forward, forwardLayers, isPerTask, perTaskCopies, residualLosses, taskLosses, type Activation, type LossKind, type Params } from './model.js';
 import type { PointSet } from './tasks.js';
@@ -58,8 +58,7 @@ function outerProduct(a: tf.Tensor, e: tf.Tensor, sumOverTasks: boolean): tf.Ten
  * it has no gradient of its own: nothing differentiates through this function.
  */
 export function backprop(taskParams: Params, points: PointSet, opts: LossOptions, scale = 1, sumOverTasks = false): Backprop {
-  const fused = simdKernels();
-  if (fused) return fusedBackprop(taskParams, points, opts, scale, sumOverTasks);
+  if (simdKernels() && fusable(taskParams, points.x, points.y)) return fusedBackprop(taskParams, points, opts, scale, sumOverTasks);
   const single = points.x.shape[0] === 1;
   const params = single ? asShared(taskParams) : taskParams;
   const layers = params.length / 2;
@@ -106,7 +105,7 @@ export function autodiffGradients(params: Params, points: PointSet, opts: LossOp
  * With sumOverTasks the products are summed over tasks (shapes of the shared params).
  */
 export function hessianVectorProduct(taskParams: Params, bp: Backprop, direction: Params, opts: LossOptions, scale: number, sumOverTasks = false): Params {
-  if (simdKernels()) return fusedHessianVectorProduct(taskParams, bp, direction, opts, scale, sumOverTasks);
+  if (simdKernels() && fusable(taskParams, bp.outputs[0], undefined, direction)) return fusedHessianVectorProduct(taskParams, bp, direction, opts, scale, sumOverTasks);
   const single = bp.losses.shape[0] === 1;
   const summed = single || sumOverTasks; // products over all tasks' rows at once: 2-D matMuls
   const [params, v] = single ? [asShared(taskParams), asShared(direction)] : [taskParams, direction];

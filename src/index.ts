@@ -15,6 +15,7 @@ export * from './evaluate.js';
 export * from './report.js';
 export * from './plots.js';
 export * from './train.js';
+export * from './run-dir.js';
 export { Rng } from './rng.js';
 export { useBackend, runtime, BACKENDS, type BackendChoice, type Runtime } from './backend.js';
 export { useKernels, kernelSet, KERNEL_CHOICES, type KernelChoice, type KernelSet } from './kernels/index.js';

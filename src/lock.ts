@@ -1,20 +1,22 @@
 // One writer per run directory: a lock file holding the owner's pid, host and a random token,
 // created atomically (a complete temporary file hard-linked into place, which fails if one is
-// there) and touched every few seconds while the owner lives. A lock is stale when its process
-// is gone (same host) or it has not been touched for STALE_MS (another host); a stale lock is
-// taken over by moving it aside and checking that what was moved is the stale one. Readers
-// (eval, plot-data) never take it.
+// there) and touched every few seconds while the owner lives. A lock is stale when its process is
+// gone, or is this process (a restarted container reuses pids), or nobody touched it for longer
+// than a living owner ever leaves it; a stale lock is taken over by moving it aside and checking
+// that what was moved is the stale one. Readers (eval, plot-data) never take it.
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RunError, UsageError } from './errors.js';
 import { describeFsError } from './fsutil.js';
 
 export const LOCK_FILE = 'lock';
-/** How often a holder touches its lock, and how old an untouched lock from another host must be to count as stale. */
+/** How often a holder touches its lock (from the event loop, which the training loop yields to every 20 ms). */
 const TOUCH_MS = 2000;
-const STALE_MS = 30_000;
+/** How long a lock may go untouched before it counts as stale: from another host (its pid cannot be checked), from this one (its pid is alive but is another process). */
+const STALE_OTHER_HOST_MS = 120_000;
+const STALE_SAME_HOST_MS = 600_000;
 
 interface Owner {
   pid: number;
@@ -39,15 +41,16 @@ function readOwner(path: string): Owner | null {
   }
 }
 
-function alive(owner: Owner, path: string): boolean {
+function alive(owner: Owner, path: string, me: Owner): boolean {
   if (owner.pid < 0) return false;
-  if (owner.host !== hostname()) {
-    try {
-      return Date.now() - statSync(path).mtimeMs < STALE_MS;
-    } catch {
-      return false;
-    }
+  let untouched: number;
+  try {
+    untouched = Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return false;
   }
+  if (owner.host !== me.host) return untouched < STALE_OTHER_HOST_MS;
+  if (owner.pid === me.pid || untouched >= STALE_SAME_HOST_MS) return false;
   try {
     process.kill(owner.pid, 0);
     return true;
@@ -73,12 +76,17 @@ export function lockRunDir(dir: string): RunLock {
         linkSync(tmp, path);
         break;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 10) throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (attempt > 10 || (code !== 'EEXIST' && code !== 'ENOENT')) throw e;
+        if (code === 'ENOENT') {
+          writeFileSync(tmp, JSON.stringify(me)); // the holder cleaned its directory of temporaries, ours included
+          continue;
+        }
       }
       const owner = readOwner(path);
       if (owner === null) continue; // released meanwhile
-      if (alive(owner, path)) {
-        throw new UsageError(`${dir} is being trained by process ${owner.pid} on ${owner.host} (since ${owner.since}): wait for it to finish, or stop it first`);
+      if (alive(owner, path, me)) {
+        throw new UsageError(`${dir} is being trained by process ${owner.pid} on ${owner.host} (since ${owner.since}): wait for it to finish, or stop it first (if no such process trains it, delete ${path})`);
       }
       // stale: move it aside, and put back whatever was moved if it was not the stale lock
       const aside = join(dir, `.${LOCK_FILE}.stale.${process.pid}.tmp`);
@@ -112,6 +120,8 @@ export function lockRunDir(dir: string): RunLock {
   touch.unref();
   return {
     check() {
+      // a directory deleted under the run is a failed write, as any file operation in it would say
+      if (!existsSync(dir)) throw Object.assign(new Error(`${dir}: no such directory`), { code: 'ENOENT' });
       const owner = readOwner(path);
       if (owner?.token !== me.token) throw new RunError(`${dir}: this process no longer holds the run's lock${owner ? ` (process ${owner.pid} on ${owner.host} does)` : ''}; stopping without writing`);
     },

@@ -67,7 +67,7 @@ export function adam(params: tf.Variable[], beta1 = 0.9, beta2 = 0.999, epsilon 
       const stepSize = (lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
       // epsilon scaled like PyTorch's: added to sqrt(v_hat), i.e. eps * sqrt(1 - beta2^t) to sqrt(v)
       const epsilonHat = epsilon * Math.sqrt(1 - beta2 ** step);
-      if (simdKernels()) {
+      if (simdKernels() && grads.every((g, i) => g.shape.join() === ps[i].shape.join())) {
         tf.tidy(() =>
           fusedAdam(ps, m, v, grads, { beta1, beta2, stepSize, epsilonHat }).forEach(([p, mi, vi], i) => {
             m[i].assign(mi);

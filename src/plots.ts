@@ -164,10 +164,17 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
   });
 }
 
-/** From an eval report: the mean grid loss after each fine-tuning update, one line per checkpoint, with its 95% confidence band. */
+/**
+ * From an eval report: the mean grid loss after each fine-tuning update, one line per checkpoint,
+ * with its 95% confidence band. Tasks that diverged are left out of the means, and the legend says
+ * how many at most; an update where every task diverged has no point.
+ */
 export async function lossesPlot(report: EvalReport): Promise<Plot> {
-  const names = seriesNames(report.results.map((r) => r.checkpoint));
-  const values = report.results.flatMap((r, i) => r.byUpdate.map((s) => ({ checkpoint: names[i], update: s.update, mean: s.mean, lo: s.mean - s.ci95, hi: s.mean + s.ci95 })));
+  const names = seriesNames(report.results.map((r) => r.checkpoint)).map((name, i) => {
+    const worst = Math.max(...report.results[i].byUpdate.map((s) => s.diverged));
+    return worst ? `${name} (diverged tasks left out: up to ${worst} of ${report.settings.tasks})` : name;
+  });
+  const values = report.results.flatMap((r, i) => r.byUpdate.filter((s) => s.diverged < s.n).map((s) => ({ checkpoint: names[i], update: s.update, mean: s.mean, lo: s.mean - s.ci95, hi: s.mean + s.ci95 })));
   const { samples, updates, tasks, sampleRange } = report.settings;
   const x = { field: 'update', type: 'quantitative' as const, title: 'SGD updates on the support points', scale: { domain: [0, updates], nice: false }, axis: { tickMinStep: 1, format: 'd' } };
   // Opaque legend symbols, not the faint ones of the bands.

@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { LEARNERS, type Adaptation } from './algorithms/index.js';
 import { runtime } from './backend.js';
 import type { LoadedModel } from './checkpoint.js';
-import { SHARED_OPTIONS, type TrainConfig } from './config.js';
+import { basename } from 'node:path';
+import { savedConfig, SHARED_OPTIONS, type TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
-import { disposeEvalSet, fineTune, GRID_POINTS, makeEvalSet, summarize, type Summary } from './evaluate.js';
+import { disposeEvalSet, divergenceBound, fineTune, GRID_POINTS, makeEvalSet, summarize, type Summary } from './evaluate.js';
 import type { KernelSet } from './kernels/index.js';
 import { MAX_POINTS, MAX_TASKS } from './limits.js';
 import { atMost, count, countOrZero, describeIssues, finite, objectOf, option, positive, range, strictRange, type Values } from './options.js';
@@ -22,10 +23,13 @@ export const EVAL_OPTIONS = {
   tasks: option({ flag: '--tasks <n>', kind: 'int', help: 'held-out tasks, the same for every checkpoint', schema: atMost(count, MAX_TASKS), default: 600 }),
   seed: option({ flag: '--seed <n>', kind: 'int', help: 'seed of the held-out tasks', schema: countOrZero, default: 1000 }),
   sampleRange: option({ flag: '--sample-range <lo,hi>', kind: 'range', help: "where support x are drawn (default: the family's x range; e.g. 0,5 for the Flux robustness test)", schema: strictRange.optional(), default: undefined as [number, number] | undefined }),
-  wave: option({ flag: '--wave <A,phase>', kind: 'numbers', help: 'evaluate one wave A sin(x + phase) instead of random tasks, and record its points and predictions in --out', schema: z.tuple([finite, finite]).optional(), default: undefined as [number, number] | undefined }),
+  wave: option({ flag: '--wave <A,phase[,w]>', kind: 'numbers', help: 'evaluate one wave A sin(w x + phase) (w: 1 unless given) instead of random tasks, and record its points and predictions in --out', schema: z.union([z.tuple([finite, finite]), z.tuple([finite, finite, positive])]).optional(), default: undefined as [number, number] | [number, number, number] | undefined }),
+  query: option({ flag: '--query <points>', kind: 'enum', help: "the loss measured after each update: grid (the MSE on 100 evenly spaced x over the family's range), or random (the grid's, and the MSE on K fresh random query points per task, as cbfinn/maml's evaluation)", schema: z.enum(['grid', 'random']), default: 'grid' as 'grid' | 'random' }),
+  divergedAbove: option({ flag: '--diverged-above <mse>', kind: 'number', help: "a task whose loss after an update is above this, or not finite, counts as diverged at that update: counted, and left out of the mean (default: 100 x the largest mean square of a wave of the family, 100 A_max^2 / 2: 1250 for A up to 5)", schema: positive.optional(), default: undefined as number | undefined }),
   amplitude: option({ ...SHARED_OPTIONS.amplitude, help: "task amplitude range (default: the first checkpoint's)", schema: range.optional(), default: undefined as [number, number] | undefined }),
   phase: option({ ...SHARED_OPTIONS.phase, help: "task phase range (default: the first checkpoint's)", schema: range.optional(), default: undefined as [number, number] | undefined }),
   phases: option({ ...SHARED_OPTIONS.phases, help: "discrete phases (default: the first checkpoint's)", schema: z.array(finite).min(1).optional(), default: undefined as number[] | undefined }),
+  frequency: option({ ...SHARED_OPTIONS.frequency, help: "task angular frequency range (default: the first checkpoint's)", schema: SHARED_OPTIONS.frequency.schema.optional(), default: undefined as [number, number] | undefined }),
   xRange: option({ ...SHARED_OPTIONS.xRange, help: "x range of the tasks and of the 100-point loss grid (default: the first checkpoint's)", schema: strictRange.optional(), default: undefined as [number, number] | undefined }),
 };
 export type EvalConfig = Values<typeof EVAL_OPTIONS>;
@@ -51,22 +55,79 @@ export interface CheckpointResult {
   adaptation: Adaptation;
   /** The fine-tuning step size; 'learned' for meta-sgd's learned rates. */
   lr: number | 'learned';
+  /** The grid MSE after 0, 1, ... updates over the tasks (diverged ones counted apart). */
   byUpdate: (Summary & { update: number })[];
+  /** With --query random: the MSE on K fresh random query points, the same way. */
+  queryByUpdate?: (Summary & { update: number })[];
   /** With discrete phases: after 0, 1, ... updates, the share of tasks whose fit is nearer its own wave than the other phases' (grid MSE). */
   phaseAccuracy?: number[];
   /** With --wave: the grid predictions before and after fine-tuning. */
   predictions?: { before: number[]; after: number[] };
 }
 
+/** Runs of one config under several seeds, and the spread of their means over seeds. */
+export interface SeedGroup {
+  /** The runs' common name, e.g. maml-paper-k5 for maml-paper-k5-0, -1, -2. */
+  name: string;
+  /** Indices into results. */
+  members: number[];
+  seeds: number[];
+  /** Per update: the mean over seeds of each run's mean, their standard deviation, and the half-width of the 95% t-interval over seeds (the uncertainty of the method); runs whose tasks all diverged are left out and counted. */
+  byUpdate: { update: number; mean: number; std: number; ci95: number; runs: number; divergedRuns: number }[];
+  queryByUpdate?: SeedGroup['byUpdate'];
+}
+
 export interface EvalReport {
   metalearnVersion: string;
   backend: string;
   kernels: KernelSet;
-  settings: EvalConfig & { tasks: number; sampleRange: [number, number]; gridPoints: number };
+  settings: EvalConfig & { tasks: number; sampleRange: [number, number]; gridPoints: number; divergedAbove: number };
   family: TaskFamily;
   /** With --wave: the wave, its sampled points and the grid with the ground truth. */
-  wave?: { amplitude: number; phase: number; x: number[]; y: number[]; gridX: number[]; gridY: number[] };
+  wave?: { amplitude: number; phase: number; frequency: number; x: number[]; y: number[]; gridX: number[]; gridY: number[] };
   results: CheckpointResult[];
+  /** Runs of one config under two or more seeds. */
+  seedGroups: SeedGroup[];
+}
+
+/** Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (beyond: 1.96). */
+const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/** Mean, sd and 95% t-interval of a few numbers (each seed's mean). */
+function overSeeds(means: number[]): { mean: number; std: number; ci95: number; runs: number; divergedRuns: number } {
+  const kept = means.filter(Number.isFinite);
+  const n = kept.length;
+  const mean = kept.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(kept.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, ci95: n > 1 ? ((T95[n - 2] ?? 1.96) * std) / Math.sqrt(n) : 0, runs: n, divergedRuns: means.length - n };
+}
+
+/** Groups the results that are runs of one config (their saved configs equal but for the seed). */
+function seedGroups(results: CheckpointResult[], models: { dir: string; model: LoadedModel }[]): SeedGroup[] {
+  const byConfig = new Map<string, number[]>();
+  models.forEach(({ model }, i) => {
+    if (!model.info) return;
+    const { seed: _seed, description: _description, ...rest } = savedConfig(model.info.config);
+    const key = JSON.stringify([rest, model.info.iteration]);
+    byConfig.set(key, [...(byConfig.get(key) ?? []), i]);
+  });
+  return [...byConfig.values()]
+    .filter((members) => members.length > 1)
+    .map((members) => {
+      const seeds = members.map((i) => models[i].model.info!.config.seed);
+      // the name of the runs without their -<seed>, where they are named so (train --seeds names them so)
+      const names = members.map((i) => basename(results[i].checkpoint));
+      const stems = names.map((n, k) => (n.endsWith(`-${seeds[k]}`) ? n.slice(0, -`-${seeds[k]}`.length) : n));
+      const stats = (pick: (r: CheckpointResult) => CheckpointResult['byUpdate'] | undefined) =>
+        pick(results[members[0]])?.map((_, u) => ({ update: u, ...overSeeds(members.map((i) => pick(results[i])![u].mean)) }));
+      return {
+        name: stems.every((s) => s === stems[0]) ? stems[0] : names.join(', '),
+        members,
+        seeds,
+        byUpdate: stats((r) => r.byUpdate)!,
+        ...(results[members[0]].queryByUpdate ? { queryByUpdate: stats((r) => r.queryByUpdate) } : {}),
+      };
+    });
 }
 
 export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[], settings: EvalConfig, base: TrainConfig): EvalReport {
@@ -74,6 +135,7 @@ export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[
     amplitude: settings.amplitude ?? base.amplitude,
     phase: settings.phase ?? base.phase,
     phases: settings.phases ?? (settings.phase ? null : base.phases),
+    frequency: settings.frequency ?? base.frequency,
     xRange: settings.xRange ?? base.xRange,
     // daml's source domains belong to the phases it was trained on
     sourceRanges: settings.phases || settings.phase ? null : (models.map((m) => m.model.info?.config.sourceRanges).find((r) => r) ?? null),
@@ -86,8 +148,9 @@ export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[
     }
     return t;
   });
-  const tasks = settings.wave ? [{ amplitude: settings.wave[0], phase: settings.wave[1] }] : settings.tasks;
-  const set = makeEvalSet(family, { tasks, samples: settings.samples, seed: settings.seed, sampleRange });
+  const tasks = settings.wave ? [{ amplitude: settings.wave[0], phase: settings.wave[1], frequency: settings.wave[2] ?? 1 }] : settings.tasks;
+  const divergedAbove = settings.divergedAbove ?? divergenceBound(family);
+  const set = makeEvalSet(family, { tasks, samples: settings.samples, seed: settings.seed, sampleRange, randomQuery: settings.query === 'random' });
   try {
     const results = models.map(({ dir, model }, i): CheckpointResult => {
       const lr = settings.lr ?? model.info?.config.innerLr ?? 0.01;
@@ -101,7 +164,8 @@ export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[
         trainedOn: model.info?.backend ?? null,
         adaptation,
         lr: adaptation === 'learned rates' ? 'learned' : lr,
-        byUpdate: r.losses.map((l, update) => ({ update, ...summarize(l) })),
+        byUpdate: r.losses.map((l, update) => ({ update, ...summarize(l, divergedAbove) })),
+        ...(r.queryLosses ? { queryByUpdate: r.queryLosses.map((l, update) => ({ update, ...summarize(l, divergedAbove) })) } : {}),
         ...(r.phaseHits ? { phaseAccuracy: r.phaseHits.map((hits) => summarize(hits).mean) } : {}),
         ...(r.predictionsBefore && r.predictionsAfter ? { predictions: { before: [...r.predictionsBefore], after: [...r.predictionsAfter] } } : {}),
       };
@@ -110,6 +174,7 @@ export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[
       ? {
           amplitude: settings.wave[0],
           phase: settings.wave[1],
+          frequency: settings.wave[2] ?? 1,
           x: [...set.support.x.dataSync()],
           y: [...set.support.y.dataSync()],
           gridX: [...set.grid.x.dataSync()],
@@ -119,10 +184,11 @@ export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[
     return {
       metalearnVersion: VERSION,
       ...(({ backend, kernels }) => ({ backend, kernels }))(runtime()),
-      settings: { ...settings, tasks: set.tasks.length, sampleRange, gridPoints: GRID_POINTS },
+      settings: { ...settings, tasks: set.tasks.length, sampleRange, gridPoints: GRID_POINTS, divergedAbove },
       family,
       ...(wave ? { wave } : {}),
       results,
+      seedGroups: seedGroups(results, models),
     };
   } finally {
     disposeEvalSet(set);

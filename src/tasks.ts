@@ -1,4 +1,5 @@
-// Sine-wave regression tasks y = A sin(x + phase) (MAML paper 5.1, Flux post's SineWave).
+// Sine-wave regression tasks y = A sin(w x + phase) (MAML paper 5.1 and the Flux post's SineWave
+// with w = 1; later papers also draw the frequency w).
 // Tasks and points are drawn in JavaScript from a seeded Rng, so that the same seed
 // gives the same tasks on every backend; tensors are built once per batch.
 import * as tf from '@tensorflow/tfjs';
@@ -9,6 +10,8 @@ export interface TaskFamily {
   phase: [number, number];
   /** When set, the phase is one of these values, equally likely (replaces `phase`). */
   phases: number[] | null;
+  /** The angular frequency w, uniform in [lo, hi] ([1, 1]: the MAML paper's sine). */
+  frequency: [number, number];
   xRange: [number, number];
   /** DAML's source domains: where the unlabeled inputs of a task with phases[i] are drawn. */
   sourceRanges?: [number, number][] | null;
@@ -17,6 +20,7 @@ export interface TaskFamily {
 export interface SineTask {
   amplitude: number;
   phase: number;
+  frequency: number;
 }
 
 /** Points of a batch of tasks as tensors: x and y are [tasks, points, 1]; values: the same numbers in JS, when they were made there. */
@@ -26,15 +30,18 @@ export interface PointSet {
   values?: { x: Float32Array; y: Float32Array };
 }
 
+/** Tasks of a family; a fixed frequency draws nothing, so a family of w = 1 gives the tasks it gave before frequencies existed. */
 export function sampleTasks(rng: Rng, family: TaskFamily, count: number): SineTask[] {
+  const [wLo, wHi] = family.frequency;
   return Array.from({ length: count }, () => ({
     amplitude: rng.uniform(family.amplitude[0], family.amplitude[1]),
     phase: family.phases ? family.phases[rng.int(family.phases.length)] : rng.uniform(family.phase[0], family.phase[1]),
+    frequency: wLo < wHi ? rng.uniform(wLo, wHi) : wLo,
   }));
 }
 
 export function sineValue(task: SineTask, x: number): number {
-  return task.amplitude * Math.sin(x + task.phase);
+  return task.amplitude * Math.sin(task.frequency * x + task.phase);
 }
 
 /** n evenly spaced points from lo to hi inclusive (n = 1 gives the midpoint). */
@@ -61,10 +68,14 @@ export function sourceRange(family: TaskFamily, phase: number): [number, number]
   return sourceRanges[phases.reduce((best, p, i) => (gap(p) < gap(phases[best]) ? i : best), 0)];
 }
 
-/** DAML's unlabeled inputs: n per task, uniform in the task's source domain, as x [tasks, n, 1]. */
+/** DAML's unlabeled inputs: n per task, uniform in the task's source domain, [tasks * n]. */
+export function sourceInputValues(rng: Rng, family: TaskFamily, tasks: SineTask[], n: number): Float32Array {
+  return Float32Array.from({ length: tasks.length * n }, (_, i) => rng.uniform(...sourceRange(family, tasks[Math.floor(i / n)].phase)));
+}
+
+/** The same as x [tasks, n, 1]. */
 export function sampleSourceInputs(rng: Rng, family: TaskFamily, tasks: SineTask[], n: number): tf.Tensor3D {
-  const xs = Float32Array.from({ length: tasks.length * n }, (_, i) => rng.uniform(...sourceRange(family, tasks[Math.floor(i / n)].phase)));
-  return tf.tensor3d(xs, [tasks.length, n, 1]);
+  return tf.tensor3d(sourceInputValues(rng, family, tasks, n), [tasks.length, n, 1]);
 }
 
 /** Builds x and y tensors [tasks, points, 1] from the inputs of every task, [tasks * points] task by task. */

@@ -1,18 +1,18 @@
 // The meta-training loop, in the manner of nanoGPT's train.py: prepare the run directory (one
-// writer: its lock), set up (a fresh run from its seed, or the checkpoint a resume continues),
+// writer: run-dir.ts), set up (a fresh run from its seed, or the checkpoint a resume continues),
 // then the loop, whose body is sample, meta-step, log, validate, checkpoint.
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { LEARNERS, trains, usesQuery, type Extras, type MetaBatch, type MetaLearner, type MetaState } from './algorithms/index.js';
 import { clipByGlobalNorm } from './adapt.js';
 import { runtime } from './backend.js';
-import { cleanRunDir, loadRun, MODEL_FILE, saveCheckpoint, type Curve, type ResumeState, type RunInfo, type ValidationPoint } from './checkpoint.js';
+import { loadRun, saveCheckpoint, type Curve, type ResumeState, type RunInfo, type ValidationPoint } from './checkpoint.js';
 import { resumeConfig, validateConfig, type TrainConfig } from './config.js';
 import { RunError, UsageError } from './errors.js';
 import { disposeEvalSet, fineTune, makeEvalSet, summarize, type EvalSet } from './evaluate.js';
-import { describeFsError, removeTempFiles } from './fsutil.js';
-import { LOCK_FILE, lockRunDir, type RunLock } from './lock.js';
+import { describeFsError } from './fsutil.js';
+import type { RunLock } from './lock.js';
+import { prepareRunDir } from './run-dir.js';
 import { initParams, paramShapes } from './model.js';
 import { createMetaOptimizer, metaLrAt, type MetaOptimizer } from './optim.js';
 import { Rng } from './rng.js';
@@ -24,6 +24,8 @@ export interface Progress {
   total: number;
   /** Mean meta-loss of the latest curve window. */
   metaLoss: number | null;
+  /** Whether this iteration closed a curve window (metaLoss is its mean). */
+  logged: boolean;
   validation: ValidationPoint | null;
 }
 
@@ -55,51 +57,6 @@ export class DivergenceError extends RunError {}
 /** The loop gives the event loop (signals, the progress bar's timer) a turn this often: every iteration would cost tens of microseconds each. */
 const YIELD_MS = 20;
 
-/** Files of metalearn's in a run directory (a new run with --force replaces them, and nothing else). */
-const RUN_FILE = /^(model\.json|(weights|extras|state|curve)(-\d+)?\.(bin|json)|lock)$/;
-
-// --- the run directory -------------------------------------------------------------------------
-
-/** Refuses a run directory that holds another run (unless forced), or that cannot be created or written; touches nothing. */
-export function checkRunDir(dir: string, force: boolean): void {
-  let existing = dir; // the run directory, or the nearest folder above it that exists
-  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-  if (!statSync(existing).isDirectory()) throw new UsageError(`cannot create run directory ${dir}: ${existing} is a file`);
-  try {
-    accessSync(existing, constants.W_OK);
-  } catch (e) {
-    throw new UsageError(`cannot write to run directory ${dir}: ${describeFsError(e)}`);
-  }
-  if (existing !== dir || force || readdirSync(dir).length === 0) return;
-  throw new UsageError(
-    existsSync(join(dir, MODEL_FILE))
-      ? `${dir} already holds a run: pass --resume ${dir} to continue it, --force to replace it, or --name for another directory`
-      : `${dir} is not empty: pass --force to write the run there (only metalearn's files are replaced) or --name for another directory`,
-  );
-}
-
-/** Makes the run directory ready for this process alone: created or checked, locked, cleaned of what a killed writer (or, with force, an earlier run) left. */
-function prepareRunDir(dir: string, o: { resume: boolean; force: boolean }): RunLock {
-  if (o.resume) {
-    if (!existsSync(join(dir, MODEL_FILE))) throw new UsageError(`cannot resume ${dir}: no model.json (not a metalearn run directory, or stopped before its first checkpoint: --force starts it again)`);
-  } else {
-    checkRunDir(dir, o.force);
-    try {
-      // the last level without `recursive`, so that a read-only parent reports EROFS rather than ENOENT
-      mkdirSync(dirname(dir), { recursive: true });
-      if (!existsSync(dir)) mkdirSync(dir);
-      accessSync(dir, constants.W_OK);
-    } catch (e) {
-      throw new UsageError(`cannot write to run directory ${dir}: ${describeFsError(e)}`);
-    }
-  }
-  const lock = lockRunDir(dir);
-  removeTempFiles(dir);
-  if (o.resume) cleanRunDir(dir);
-  else for (const name of readdirSync(dir)) if (RUN_FILE.test(name) && name !== LOCK_FILE) rmSync(join(dir, name), { force: true });
-  return lock;
-}
-
 // --- setting up ----------------------------------------------------------------------------------
 
 /** Where a run starts from, as plain data: a fresh run's seed-drawn initialisation, or a checkpoint. */
@@ -128,6 +85,7 @@ function resumedStart(dir: string, changes: Partial<TrainConfig>): Start {
   const run = loadRun(dir);
   if (!run.info || !run.resume || !run.curve) throw new UsageError(`cannot resume ${dir}: it holds a plain layers model, not a metalearn run`);
   const config = resumeConfig(run.info.config, changes, `--resume ${dir}`);
+  if (config.iterations < run.info.iteration) throw new UsageError(`--resume ${dir}: --iterations ${config.iterations} is below the run's iteration ${run.info.iteration}`);
   return { config, iteration: run.info.iteration, weights: run.weights, extras: Object.values(run.extras).flatMap((g) => g.map((a) => a.values)), resume: run.resume, curve: run.curve, trainedOn: run.info.backend };
 }
 
@@ -278,9 +236,9 @@ function validate(t: Trainable, set: EvalSet, iteration: number, seconds: number
   const { config } = t;
   const step = t.learner.fineTuning?.(t.extras).step;
   const losses = fineTune(t.params, set, { updates: config.valUpdates, lr: config.innerLr, loss: config.loss, activation: config.activation, step }).losses;
-  const point = { iteration, before: summarize(losses[0]).mean, after: summarize(losses[losses.length - 1]).mean, seconds };
-  if (!Number.isFinite(point.before + point.after)) throw diverged(iteration, `its validation loss is ${point.before} before fine-tuning and ${point.after} after`);
-  return point;
+  const [before, after] = [summarize(losses[0]), summarize(losses[losses.length - 1])];
+  if (before.diverged + after.diverged > 0) throw diverged(iteration, `its validation loss is not finite for ${before.diverged} of ${before.n} tasks before fine-tuning and ${after.diverged} after`);
+  return { iteration, before: before.mean, after: after.mean, seconds };
 }
 
 // --- the loop ---------------------------------------------------------------------------------------
@@ -342,7 +300,7 @@ async function loop(dir: string, start: Start, lock: RunLock, o: TrainOptions): 
       // before the first iteration: the initialisation's validation, and a first checkpoint
       const point = validate(t, valSet, 0, seconds(), diverged);
       curve.validation.push(point);
-      o.onProgress?.({ iteration, total, metaLoss: null, validation: point });
+      o.onProgress?.({ iteration, total, metaLoss: null, logged: false, validation: point });
       checkpoint();
     }
     while (iteration < total) {
@@ -350,7 +308,8 @@ async function loop(dir: string, start: Start, lock: RunLock, o: TrainOptions): 
       window.add(metaStep(t, batch, iteration)); // meta-step
       iteration++;
       let validation: ValidationPoint | null = null;
-      if (window.count >= config.logEvery || iteration === total) {
+      const logged = window.count >= config.logEvery || iteration === total;
+      if (logged) {
         // log: the sync point, where the window's losses are read from the device
         const read = checkFinite(window, t, iteration, diverged);
         lastLoss = read.sum / read.count;
@@ -364,7 +323,7 @@ async function loop(dir: string, start: Start, lock: RunLock, o: TrainOptions): 
       }
       stopped = o.shouldStop?.() ?? false;
       if ((config.checkpointEvery > 0 && iteration % config.checkpointEvery === 0) || iteration === total || stopped) checkpoint();
-      o.onProgress?.({ iteration, total, metaLoss: lastLoss, validation });
+      o.onProgress?.({ iteration, total, metaLoss: lastLoss, logged, validation });
       if (stopped) break;
       if (performance.now() - lastYield > YIELD_MS) {
         await new Promise((resolve) => setImmediate(resolve)); // let signals and the progress bar through

@@ -2,17 +2,15 @@
 // state.json, curve.json and extras.json, each replaced on its own) in the current format, from
 // what a resume of it would have read: state.json's weights, extras, optimizer and random state,
 // and the curve up to its iteration.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LEARNERS } from './algorithms/index.js';
-import { MODEL_FILE, readJson, saveCheckpoint, type Curve } from './checkpoint.js';
+import { FORMAT_1_FILES, FORMAT_VERSION, MODEL_FILE, parseCurve, readJson, saveCheckpoint } from './checkpoint.js';
 import { validateConfig } from './config.js';
 import { UsageError } from './errors.js';
 import { lockRunDir } from './lock.js';
 import { paramShapes } from './model.js';
 
-/** The files of format 1. */
-const OLD_FILES = ['weights.bin', 'state.json', 'curve.json', 'extras.json'];
 
 interface OldArray {
   shape: number[];
@@ -25,13 +23,25 @@ function floats(a: OldArray, where: string): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
 }
 
-/** Converts one run directory; returns its iteration, or null when it is already in the current format. */
+/** The format model.json says it is in: 1 for metalearn 0.1's runs, 2 now; null without model.json. */
+function formatOf(dir: string): number | null {
+  if (!existsSync(join(dir, MODEL_FILE))) return null;
+  const json = readJson(join(dir, MODEL_FILE), `upgrade ${dir}`) as { userDefinedMetadata?: { metalearn?: { formatVersion?: number } } };
+  return json.userDefinedMetadata?.metalearn?.formatVersion ?? null;
+}
+
+/**
+ * Converts one run directory; returns its iteration, or null when it is already in the current
+ * format (then format-1 files left by an upgrade that was killed after its commit are removed).
+ */
 export function upgradeRun(dir: string): number | null {
-  const statePath = join(dir, 'state.json');
-  if (!existsSync(statePath)) {
-    if (existsSync(join(dir, MODEL_FILE))) return null;
-    throw new UsageError(`upgrade ${dir}: no state.json and no model.json: not a metalearn run directory`);
+  const format = formatOf(dir);
+  if (format === FORMAT_VERSION) {
+    for (const name of FORMAT_1_FILES) rmSync(join(dir, name), { force: true });
+    return null;
   }
+  const statePath = join(dir, 'state.json');
+  if (format !== 1 || !existsSync(statePath)) throw new UsageError(`upgrade ${dir}: not a run directory of metalearn 0.1 (format 1: model.json and state.json)`);
   const where = `upgrade ${statePath}`;
   const state = readJson(statePath, `upgrade ${dir}`) as {
     formatVersion?: number;
@@ -56,7 +66,7 @@ export function upgradeRun(dir: string): number | null {
     if (!Array.isArray(saved) || saved.length !== group.shapes.length) throw new UsageError(`${where}: the ${config.algo} tensors '${name}' are missing`);
     return saved.map((a, i) => floats(a, `${where} ${name} ${i}`));
   });
-  const curve = JSON.parse(readFileSync(join(dir, 'curve.json'), 'utf8')) as Curve;
+  const curve = parseCurve(readJson(join(dir, 'curve.json'), `upgrade ${dir}`), `upgrade ${join(dir, 'curve.json')}`);
   const lock = lockRunDir(dir);
   try {
     saveCheckpoint(
@@ -76,7 +86,7 @@ export function upgradeRun(dir: string): number | null {
       },
       lock,
     );
-    for (const name of OLD_FILES) rmSync(join(dir, name), { force: true });
+    for (const name of FORMAT_1_FILES) rmSync(join(dir, name), { force: true });
   } finally {
     lock.release();
   }

@@ -5,15 +5,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../src/checkpoint.js';
 import { defaultsFor } from '../src/config.js';
-import { resolveEvalConfig } from '../src/report.js';
 const BASE = defaultsFor('maml');
-import { fineTune, makeEvalSet, disposeEvalSet, summarize, GRID_POINTS } from '../src/evaluate.js';
+import { divergenceBound, fineTune, makeEvalSet, disposeEvalSet, summarize, GRID_POINTS } from '../src/evaluate.js';
 import { paramShapes } from '../src/model.js';
-import { evaluateCheckpoints } from '../src/report.js';
+import { evaluateCheckpoints, resolveEvalConfig } from '../src/report.js';
 import { train } from '../src/train.js';
 import { forEachBackend, runFiles } from './helpers.js';
 import { fromArrays, gradOf, lossOf } from './reference.js';
@@ -26,6 +25,18 @@ function constantModel(hidden: number[], c: number): tf.Tensor[] {
   const shapes = paramShapes(hidden);
   return shapes.map((s, i) => (i === shapes.length - 1 ? tf.fill(s, c) : tf.zeros(s)));
 }
+
+describe('divergence is data', () => {
+  it('tasks whose loss is not finite or above the bound are counted and left out of the mean; the median counts them as the largest', () => {
+    const s = summarize([1, 2, Infinity, NaN, 5000, 3], 1000);
+    assert.deepEqual([s.n, s.diverged, s.mean, s.median], [6, 3, 2, Infinity]); // the median of 1, 2, 3 and three beyond them
+    assert.equal(summarize([1, 2, 3, 4], 1000).median, 2.5);
+    const all = summarize([Infinity, NaN], 1000);
+    assert.deepEqual([all.diverged, Number.isNaN(all.mean), all.median], [2, true, Infinity]);
+    assert.equal(summarize([-Infinity, 1]).diverged, 1, 'not finite, whatever the bound');
+    assert.equal(divergenceBound({ ...BASE, amplitude: [0.1, 5] }), 1250);
+  });
+});
 
 forEachBackend('evaluation statistics', (backend) => {
   it('a model exact for the family (A = 0, predicting 0) has zero loss after every update', () => {

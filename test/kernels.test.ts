@@ -154,7 +154,7 @@ describe('simd kernels against the built-ins [wasm]', () => {
   });
 });
 
-const FAMILY = { amplitude: [0.1, 5] as [number, number], phase: [0, Math.PI] as [number, number], phases: null, xRange: [-5, 5] as [number, number] };
+const FAMILY = { amplitude: [0.1, 5] as [number, number], phase: [0, Math.PI] as [number, number], phases: null, frequency: [1, 1] as [number, number], xRange: [-5, 5] as [number, number] };
 
 describe('fused MLP kernels against the composed backprop and Hessian-vector product [wasm]', () => {
   before(() => useBackend('wasm', 'simd'));
@@ -212,6 +212,39 @@ describe('fused MLP kernels against the composed backprop and Hessian-vector pro
       return out;
     });
     assertSameBits(r.simd, r.builtin, 'params, m and v');
+  });
+});
+
+describe('what the fused kernels do not take goes to the composed ops [wasm]', () => {
+  before(() => useBackend('wasm', 'simd'));
+  it('an MLP of 3 inputs, targets broadcast over the points, a direction in another layout: the same bits as the built-ins', async () => {
+    const rng = new Rng('shapes');
+    const params = initParams([6, 5], rng, 3);
+    const x = tf.randomUniform([4, 7, 3], -2, 2, 'float32', 1) as tf.Tensor3D;
+    const points = { x, y: tf.randomUniform([4, 7, 1], -1, 1, 'float32', 2) as tf.Tensor3D };
+    const broadcastY = { x: points.x.slice([0, 0, 0], [4, 7, 1]) as tf.Tensor3D, y: tf.randomUniform([4, 1, 1], -1, 1, 'float32', 3) as tf.Tensor3D };
+    const shared = initParams([6, 5], rng);
+    const r = await underBoth(() =>
+      tf.tidy(() => {
+        const opts = { activation: 'tanh' as const, loss: 'mse' as const };
+        const wide = backprop(params, points, opts, 0.5);
+        const broadcast = backprop(shared, broadcastY, opts, 0.5);
+        return values([...wide.grads, wide.losses, ...broadcast.grads, broadcast.losses]);
+      }),
+    );
+    assertSameBits(r.simd, r.builtin, 'unusual shapes');
+    tf.dispose([...params, ...shared, points.x, points.y, broadcastY.x, broadcastY.y]);
+  });
+
+  it('after tf.engine().reset() the kernels bind to the new backend instance', async () => {
+    const a = tf.randomUniform([3, 10, 40]);
+    const before = tf.matMul(a, a, false, true).dataSync();
+    const values = a.dataSync();
+    tf.engine().reset();
+    await useBackend('wasm', 'simd');
+    const b = tf.tensor(values, [3, 10, 40]);
+    assert.deepEqual([...tf.matMul(b, b, false, true).dataSync()], [...before]);
+    b.dispose();
   });
 });
 

@@ -195,7 +195,7 @@ describe('faults: divergence', () => {
     // a step of 1e38 leaves the weights finite but too large to predict with: the validation loss says so
     const huge = cli(...DIVERGING, '--name', 'huge', '--meta-lr', '1e38', '--iterations', '1', '--quiet');
     assert.equal(divergedAt(huge), 1);
-    assert.match(huge.stderr, /its validation loss is Infinity before fine-tuning and NaN after/);
+    assert.match(huge.stderr, /its validation loss is not finite for \d+ of 100 tasks before fine-tuning and \d+ after/);
     assert.equal(assertLoadable(join(scratch, 'huge')), 0);
   });
 });

@@ -2,8 +2,8 @@
 // processes on one run, kill -9 at random instants while checkpointing every iteration, and the
 // conversion of runs written by metalearn 0.1.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +63,7 @@ describe('one writer per run directory', { timeout: 120_000 }, () => {
     await until(() => existsSync(join(dir, 'model.json')));
     const resumed = cli('train', '--resume', dir, '--backend', 'cpu');
     assert.equal(resumed.code, 2, resumed.stderr);
-    assert.match(resumed.stderr, new RegExp(`^error: ${dir} is being trained by process ${run.child.pid} on .* \\(since .*\\): wait for it to finish, or stop it first\\n$`));
+    assert.match(resumed.stderr, new RegExp(`^error: ${dir} is being trained by process ${run.child.pid} on .* \\(since .*\\): wait for it to finish, or stop it first \\(if no such process trains it, delete ${dir}/lock\\)\\n$`));
     const forced = cli(...RUN, '--name', 'busy', '--force');
     assert.equal(forced.code, 2, forced.stderr);
     assert.match(forced.stderr, new RegExp(`is being trained by process ${run.child.pid}`));
@@ -143,4 +143,52 @@ describe('runs of metalearn 0.1 (format 1)', () => {
       assert.equal(readFileSync(runFiles(dir).weights).toString('base64'), readFileSync(join(fixtures, `${name}.weights-after-35.bin`)).toString('base64'));
     });
   }
+});
+
+describe('what a killed or failed writer leaves', () => {
+  it('an upgrade killed after its commit leaves format-1 files: a later upgrade removes them (it does not roll the run back), and so does --resume', () => {
+    const fixture = fileURLToPath(new URL('../../test/fixtures/reptile-format-1', import.meta.url));
+    const dir = join(scratch, 'half-upgraded');
+    cpSync(fixture, dir, { recursive: true });
+    assert.equal(cli('upgrade', dir).code, 0);
+    assert.equal(cli('train', '--resume', dir, '--iterations', '40', '--backend', 'cpu', '--quiet').code, 0);
+    for (const name of ['state.json', 'curve.json', 'weights.bin']) cpSync(join(fixture, name), join(dir, name)); // as if killed before removing them
+    const before = committed(dir);
+    assert.match(cli('upgrade', dir).stderr, /already in the current format/);
+    assert.deepEqual(committed(dir), before, 'the run was not rolled back to iteration 30');
+    assert.ok(!existsSync(join(dir, 'state.json')) && !existsSync(join(dir, 'weights.bin')));
+    for (const name of ['state.json', 'weights.bin']) cpSync(join(fixture, name), join(dir, name));
+    assert.equal(cli('train', '--resume', dir, '--iterations', '41', '--backend', 'cpu', '--quiet').code, 0);
+    assert.ok(!existsSync(join(dir, 'state.json')) && !existsSync(join(dir, 'weights.bin')), '--resume cleans them up');
+  });
+
+  it('a lock naming this very process (a restarted container reuses pids) is stale; a train that fails to start releases its lock', async () => {
+    const dir = join(scratch, 'own-pid');
+    assert.equal(cli(...RUN, '--name', 'own-pid', '--iterations', '3', '--quiet').code, 0);
+    const { lockRunDir } = await import('../src/lock.js');
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), token: 'a-dead-holder', since: '2024-01-01T00:00:00.000Z' }));
+    lockRunDir(dir).release();
+    assert.ok(!existsSync(join(dir, 'lock')));
+    // a damaged run: the resume is refused, and leaves no lock behind
+    writeFileSync(join(dir, 'model.json'), '{ damaged');
+    const { train } = await import('../src/train.js');
+    await assert.rejects(train({ runDir: dir, resume: {} }), /not valid JSON/);
+    assert.ok(!existsSync(join(dir, 'lock')), 'the lock is released');
+  });
+
+  it('--resume with --iterations below the run\'s iteration is refused', () => {
+    const r = cli('train', '--resume', uninterrupted, '--iterations', '10', '--backend', 'cpu');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--iterations 10 is below the run's iteration 400/);
+  });
+
+  it('--json progress events are the curve points, one per logged window, resumes included', () => {
+    const dir = join(scratch, 'events');
+    const first = cli('train', '--algo', 'reptile', '--hidden', '8', '--iterations', '15', '--log-every', '10', '--backend', 'cpu', '--out-dir', scratch, '--name', 'events', '--json');
+    const second = cli('train', '--resume', dir, '--iterations', '40', '--log-every', '7', '--backend', 'cpu', '--json');
+    const events = [first, second].flatMap((r) => r.stdout.trim().split('\n').map((l) => JSON.parse(l))).filter((e) => e.event === 'progress');
+    const curve = loadRun(dir).curve!.train;
+    assert.deepEqual(events.map((e) => [e.iteration, e.metaLoss]), curve.map((p) => [p.iteration, p.metaLoss]));
+    assert.deepEqual(curve.map((p) => p.iteration), [10, 15, 22, 29, 36, 40]);
+  });
 });

@@ -11,10 +11,10 @@
 // batch's labeled support points are not used.
 import * as tf from '@tensorflow/tfjs';
 import { clipByGlobalNorm, type AdaptOptions } from '../adapt.js';
-import type { EvalSet } from '../evaluate.js';
+import { drawnForWhole, type EvalSet } from '../evaluate.js';
 import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, taskLosses, type Activation, type Params } from '../model.js';
 import { Rng } from '../rng.js';
-import { sampleSourceInputs } from '../tasks.js';
+import { sampleSourceInputs, sourceInputValues } from '../tasks.js';
 import { count, option, rangeList } from '../options.js';
 import { z } from 'zod';
 import { autodiffMetaGradient, TRAINING, type MetaLearner } from './types.js';
@@ -49,9 +49,11 @@ export function unlabeledStep(fast: Params, net: Params, x: tf.Tensor3D, opts: P
   return phi.map((p, i) => tf.sub(p, tf.mul(clipped[i], opts.lr)));
 }
 
-/** The unlabeled inputs of an eval set's update u: drawn from the set's seed, the same for every model. */
+/** The unlabeled inputs of an eval set's update u: drawn from the set's seed for all its tasks, the same for every model and however the tasks are split. */
 function sourceInputs(set: EvalSet, update: number): tf.Tensor3D {
-  return sampleSourceInputs(new Rng(`${set.seed}:source inputs ${update}`), set.family, set.tasks, set.support.x.shape[1]);
+  const n = set.support.x.shape[1];
+  const values = drawnForWhole(set, `source inputs ${update}`, n, (whole) => sourceInputValues(new Rng(`${whole.seed}:source inputs ${update}`), whole.family, whole.tasks, n));
+  return tf.tensor3d(values, [set.tasks.length, n, 1]);
 }
 
 export const daml: MetaLearner = {

@@ -11,7 +11,7 @@ import type { PointSet, SineTask } from '../tasks.js';
 export type SharedKey = keyof typeof SHARED_OPTIONS;
 
 /** Shared options every algorithm reads: the task family, the MLP, its fine-tuning and its validation. */
-export const ALWAYS_USED = ['description', 'algo', 'seed', 'hidden', 'activation', 'amplitude', 'phase', 'phases', 'xRange', 'loss', 'innerLr', 'valTasks', 'valSamples', 'valUpdates'] as const satisfies readonly SharedKey[];
+export const ALWAYS_USED = ['description', 'algo', 'seed', 'hidden', 'activation', 'amplitude', 'phase', 'phases', 'frequency', 'xRange', 'loss', 'innerLr', 'valTasks', 'valSamples', 'valUpdates'] as const satisfies readonly SharedKey[];
 /** Shared options of every algorithm that trains: the loop and the meta-optimizer. */
 export const TRAINING = ['iterations', 'metaBatch', 'metaOptimizer', 'metaLr', 'metaLrFinal', 'clipGrad', 'logEvery', 'evalEvery', 'checkpointEvery'] as const satisfies readonly SharedKey[];
 

@@ -1,20 +1,27 @@
-// `metalearn eval`: fine-tune checkpoints on the same held-out tasks and report
-// the grid MSE after each SGD update, mean and 95% confidence interval.
+// `metalearn eval`: fine-tune checkpoints on the same held-out tasks and report the loss after
+// each update: mean and 95% confidence interval over tasks, tasks that diverged counted apart,
+// and for runs of one config under several seeds, the spread over seeds.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
-import { disposeModel, loadModel, type LoadedModel } from '../checkpoint.js';
+import { disposeModel, loadModel, MODEL_FILE, type LoadedModel } from '../checkpoint.js';
 import { defaultsFor } from '../config.js';
 import { RunError, UsageError } from '../errors.js';
+import type { Summary } from '../evaluate.js';
 import { describeFsError, whyNotWritable, writeFileAtomic } from '../fsutil.js';
 import { flagValues, helpWithDefault } from '../options.js';
-import { EVAL_OPTIONS, evaluateCheckpoints, resolveEvalConfig, type EvalConfig, type EvalReport } from '../report.js';
+import { EVAL_OPTIONS, evaluateCheckpoints, resolveEvalConfig, type EvalConfig, type EvalReport, type SeedGroup } from '../report.js';
 import { dim, heading, Output, type Runner } from './output.js';
+import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
+
+/** Where train writes runs by default, and where eval without --checkpoint looks. */
+const RUNS = 'checkpoints';
 
 export function registerEval(program: Command, run: Runner): void {
   const cmd = program
     .command('eval')
     .description('fine-tune checkpoints on the same held-out tasks; print the loss after every update with 95% confidence intervals')
-    .requiredOption('--checkpoint <run-dir>', 'run directory (model.json + weights.bin); repeat to compare several', collect);
+    .option('--checkpoint <run-dir>', `run directory (its model.json); repeat to compare several (default: the most recently trained run under ${RUNS}/)`, collect);
   for (const spec of Object.values(EVAL_OPTIONS)) cmd.option(spec.flag, helpWithDefault(spec));
   runtimeOptions(cmd);
   cmd
@@ -26,6 +33,14 @@ export function registerEval(program: Command, run: Runner): void {
 
 /** Commander's accumulator for a repeatable option. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The run under checkpoints/ whose latest checkpoint is the newest. */
+function latestRun(): string {
+  const runs = existsSync(RUNS) ? readdirSync(RUNS).map((name) => join(RUNS, name)).filter((dir) => existsSync(join(dir, MODEL_FILE))) : [];
+  if (runs.length === 0) throw new UsageError(`no --checkpoint given, and no run under ${RUNS}/ to evaluate: train one first (npx metalearn train --algo reptile), or name one with --checkpoint`);
+  const committed = (dir: string) => statSync(join(dir, MODEL_FILE)).mtimeMs;
+  return runs.reduce((a, b) => (committed(b) > committed(a) ? b : a));
+}
 
 /** Loads the checkpoints, fine-tunes them all as `metalearn eval` does on the chosen backend, and frees their weights. */
 export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, flags: Record<string, unknown>): Promise<EvalReport> {
@@ -45,17 +60,25 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
   const outFile = flags.out === undefined ? null : String(flags.out);
   const unwritable = outFile === null ? null : whyNotWritable(outFile);
   if (unwritable) throw new UsageError(`--out ${outFile}: ${unwritable}`); // before the evaluation, not after
-  const report = await evaluateRunDirs(flags.checkpoint as string[], settings, flags);
+  let dirs = flags.checkpoint as string[] | undefined;
+  if (!dirs) {
+    dirs = [latestRun()];
+    out.info(`no --checkpoint: evaluating ${dirs[0]}, the most recently trained run under ${RUNS}/`);
+  }
+  const report = await evaluateRunDirs(dirs, settings, flags);
   out.info(
     `${heading('metalearn eval')} on ${describeRuntime(report)}: ${report.settings.tasks} task(s), K=${settings.samples} from [${report.settings.sampleRange.map((v) => +v.toFixed(3))}], ` +
-      `${settings.updates} SGD update(s); grid MSE on ${report.settings.gridPoints} points over x in [${report.family.xRange.map((v) => +v.toFixed(3))}]`,
+      `${settings.updates} update(s); MSE on ${report.settings.gridPoints} grid points over x in [${report.family.xRange.map((v) => +v.toFixed(3))}]${settings.query === 'random' ? ` and on K=${settings.samples} random query points` : ''}`,
   );
   if (flags.json) out.event(report);
   else {
     process.stdout.write(formatTable(report));
-    out.info(dim('mean +- half-width of the 95% confidence interval over tasks (1.96 sd / sqrt(n))'));
+    out.info(dim(`mean +- half-width of the 95% confidence interval over tasks (1.96 sd / sqrt(n)); a task whose loss is above ${+report.settings.divergedAbove.toPrecision(4)} or not finite counts as diverged, left out of the mean`));
+    if (report.seedGroups.length) out.info(dim("over seeds: the mean of the runs' means +- half-width of the 95% t-interval over seeds (t sd / sqrt(runs))"));
     if (report.results.some((r) => r.phaseAccuracy)) out.info(dim("right phase: the share of tasks whose fit is nearer (grid MSE) its own wave than the family's other phases'"));
     if (report.results.some((r) => r.adaptation === 'learned loss')) out.info(dim(`daml adapts down its learned loss at K=${settings.samples} fresh unlabeled source inputs per update, not on the support points`));
+    const everything = report.results.every((r) => r.byUpdate.slice(1).every((s) => s.diverged === s.n));
+    if (everything && settings.updates > 0) out.info(`every task diverged after every update, for every checkpoint: try a smaller --lr or fewer --updates`);
   }
   if (outFile !== null) {
     try {
@@ -68,13 +91,29 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
   return 0;
 }
 
+/** "0.310+-0.035", "0.654+-0.288 (diverged 3/600)", "diverged 600/600". */
+export function cell(s: Pick<Summary, 'mean' | 'ci95' | 'diverged' | 'n'>): string {
+  if (s.diverged === s.n) return `diverged ${s.diverged}/${s.n}`;
+  const number = (v: number, digits: number) => (Math.abs(v) >= 100 ? v.toExponential(digits - 1) : v.toFixed(digits));
+  return `${number(s.mean, 3)}+-${number(s.ci95, 3)}${s.diverged ? ` (diverged ${s.diverged}/${s.n})` : ''}`;
+}
+
+function seedCell(s: SeedGroup['byUpdate'][number]): string {
+  if (s.runs === 0) return `diverged in all ${s.divergedRuns} runs`;
+  return `${s.mean.toFixed(3)}+-${s.ci95.toFixed(3)}${s.divergedRuns ? ` (${s.divergedRuns} run(s) diverged)` : ''}`;
+}
+
 function formatTable(report: EvalReport): string {
-  const cell = (m: number, ci: number) => (Math.abs(m) >= 100 ? `${m.toExponential(2)}+-${ci.toExponential(1)}` : `${m.toFixed(3)}+-${ci.toFixed(3)}`);
   const header = ['checkpoint', 'lr', ...report.results[0].byUpdate.map((s) => `${s.update}`)];
   const rows = report.results.flatMap((r) => [
-    [r.checkpoint, String(r.lr), ...r.byUpdate.map((s) => cell(s.mean, s.ci95))],
+    [r.checkpoint, String(r.lr), ...r.byUpdate.map(cell)],
+    ...(r.queryByUpdate ? [['  random query', '', ...r.queryByUpdate.map(cell)]] : []),
     ...(r.phaseAccuracy ? [['  right phase', '', ...r.phaseAccuracy.map((a) => `${(100 * a).toFixed(1)}%`)]] : []),
   ]);
+  for (const g of report.seedGroups) {
+    rows.push([`${g.name}: ${g.members.length} seeds`, String(report.results[g.members[0]].lr), ...g.byUpdate.map(seedCell)]);
+    if (g.queryByUpdate) rows.push(['  random query', '', ...g.queryByUpdate.map(seedCell)]);
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return `${line(header)}\n${rows.map(line).join('\n')}\n`;

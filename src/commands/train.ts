@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { helpFor, parseOptions, readConfigFile, resolveConfig, TRAIN_OPTIONS, type OptionKey, type TrainConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { flagValues } from '../options.js';
-import { checkRunDir, train } from '../train.js';
+import { checkRunDir } from '../run-dir.js';
+import { train } from '../train.js';
 import { dim, fmt, good, heading, Output, type Runner } from './output.js';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
 
@@ -92,7 +93,7 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
         if (p.validation) lastVal = fmt(p.validation.after);
         bar?.update(p.iteration, { loss: fmt(p.metaLoss), val: lastVal, rate: rate.toFixed(0) });
         if (p.validation) out.event({ event: 'validation', ...p.validation });
-        if (p.metaLoss !== null && p.iteration % resolved!.logEvery === 0) out.event({ event: 'progress', iteration: p.iteration, metaLoss: p.metaLoss });
+        if (p.logged) out.event({ event: 'progress', iteration: p.iteration, metaLoss: p.metaLoss });
       },
     });
     (bar as ReturnType<Output['progressBar']>)?.stop();

@@ -5,8 +5,10 @@
 //   MetalearnAdam(p_i, m_i, v_i, g_i for i < count) -> p'_i, m'_i, v'_i   (same shapes)
 // Attrs: beta1, beta2 and the step's stepSize and epsilonHat (see assembly/adam.ts).
 import * as tf from '@tensorflow/tfjs';
+import { util } from '@tensorflow/tfjs';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { getInputs, putInputs, type BoundKernels } from './wasm.js';
+import { getInputs, putInputs } from './inputs.js';
+import type { BoundKernels } from './wasm.js';
 
 export const ADAM = 'MetalearnAdam';
 
@@ -30,7 +32,7 @@ export function adamKernel(kernels: BoundKernels): KernelConfig {
         const [p, m, v, g] = [ps[i], ms[i], vs[i], gs[i]];
         const outs = [0, 1, 2].map(() => kernels.backend.makeOutput(p.shape, 'float32'));
         outputs.push(...outs);
-        words.push(...[p, m, v, g, ...outs].map((t) => kernels.offset(t)), p.shape.reduce((a, b) => a * b, 1));
+        words.push(...[p, m, v, g, ...outs].map((t) => kernels.offset(t)), util.sizeFromShape(p.shape));
       }
       // the constants as JS computes them for tf.mul(m, beta1), tf.mul(g, 1 - beta1), ...: doubles rounded to float32 on the call
       kernels.exports.adam(kernels.args(words), count, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, epsilonHat);

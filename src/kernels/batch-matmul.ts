@@ -13,7 +13,7 @@
 // bias element to every row after the first; this one adds bias[j] to column j.
 // Other cases go to the built-in: other dtypes, other activations, prelu weights, a bias that
 // is not [n], batch shapes that broadcast other than by a batch of 1.
-import { backend_util, broadcast_util, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
+import { backend_util, broadcast_util, util, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
 import type { BoundKernels, WasmBackend } from './wasm.js';
 
 interface ProductInputs {
@@ -23,7 +23,6 @@ interface ProductInputs {
   preluActivationWeights?: TensorInfo;
 }
 
-const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
 
 /** The product as the SIMD kernel runs it, or null when it does not take this case. */
 function simdProduct(kernels: BoundKernels, inputs: ProductInputs, attrs: NamedAttrMap): TensorInfo | null {
@@ -36,8 +35,8 @@ function simdProduct(kernels: BoundKernels, inputs: ProductInputs, attrs: NamedA
   const [kb, n] = transposeB ? [b.shape.at(-1)!, b.shape.at(-2)!] : [b.shape.at(-2)!, b.shape.at(-1)!];
   if (k !== kb) throw new Error(`Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
   if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return null;
-  const batchA = size(a.shape.slice(0, -2));
-  const batchB = size(b.shape.slice(0, -2));
+  const batchA = util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = util.sizeFromShape(b.shape.slice(0, -2));
   const outerShape = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
   const out = (kernels.backend as WasmBackend).makeOutput([...outerShape, m, n], 'float32');
@@ -52,6 +51,8 @@ export function productKernels(kernels: BoundKernels, builtin: { BatchMatMul: Ke
   const config = (kernelName: 'BatchMatMul' | '_FusedMatMul'): KernelConfig => ({
     kernelName,
     backendName: 'wasm',
+    // the built-in's setup, which TF.js runs when a backend instance starts: it binds the functions the fallback below calls
+    setupFunc: builtin[kernelName].setupFunc,
     kernelFunc: ((args) => simdProduct(kernels, args.inputs as unknown as ProductInputs, args.attrs ?? {}) ?? builtin[kernelName].kernelFunc(args)) as KernelFunc,
   });
   return [config('BatchMatMul'), config('_FusedMatMul')];

@@ -5,6 +5,7 @@
 // (test/kernels.test.ts).
 import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { UsageError } from '../errors.js';
 import { productKernels } from './batch-matmul.js';
 import { adamKernel } from './adam.js';
 import { mlpKernels } from './mlp.js';
@@ -14,8 +15,6 @@ import { BoundKernels, compileKernels, TFJS_WASM_VERSION, type WasmBackend } fro
 export const KERNEL_CHOICES = ['auto', 'simd', 'builtin'] as const;
 export type KernelChoice = (typeof KERNEL_CHOICES)[number];
 export type KernelSet = 'simd' | 'builtin';
-/** Help text of every command's --kernels flag (default auto). */
-export const KERNELS_HELP = 'kernels of the wasm backend: simd (metalearn\'s WebAssembly SIMD kernels), builtin (TF.js\'s own), auto (simd where it loads)';
 
 /** The built-in kernels that `simd` replaces, kept to restore them. */
 const REPLACED = ['BatchMatMul', '_FusedMatMul'] as const;
@@ -66,15 +65,21 @@ function uninstall(): void {
  * load throws.
  */
 export async function useKernels(choice: KernelChoice): Promise<{ kernels: KernelSet; note: string | null }> {
-  const unavailable = choice === 'builtin' ? null : await whyNoSimd();
-  if (choice === 'simd' && unavailable) throw new Error(`--kernels simd: ${unavailable}`);
-  const want: KernelSet = choice === 'builtin' || unavailable ? 'builtin' : 'simd';
-  if (want === 'simd') {
+  let unavailable = choice === 'builtin' ? null : await whyNoSimd();
+  let next: BoundKernels | null = null;
+  if (choice !== 'builtin' && !unavailable) {
     const backend = tf.backend() as unknown as WasmBackend;
-    if (bound?.backend !== backend) bound = new BoundKernels(await compileKernels(), backend);
-    if (active !== 'simd') install(bound);
-  } else if (active === 'simd') uninstall();
-  active = want;
+    try {
+      next = bound?.backend === backend ? bound : new BoundKernels(await compileKernels(), backend);
+    } catch (e) {
+      unavailable = `simd kernels did not start (${(e as Error).message.split('\n')[0]})`; // e.g. the threaded build's shared memory
+    }
+  }
+  if (choice === 'simd' && unavailable) throw new UsageError(unavailable);
+  if (active === 'simd' && next !== bound) uninstall(); // off, or bound to another backend instance (tf.engine().reset())
+  if (next && (active !== 'simd' || next !== bound)) install(next);
+  bound = next ?? bound;
+  active = next ? 'simd' : 'builtin';
   return { kernels: active, note: choice === 'auto' && tf.getBackend() === 'wasm' ? unavailable : null };
 }
 

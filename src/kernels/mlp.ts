@@ -13,7 +13,8 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensor
 import type { Backprop, LossOptions } from '../gradients.js';
 import type { Params } from '../model.js';
 import type { PointSet } from '../tasks.js';
-import { getInputs, putInputs, type BoundKernels } from './wasm.js';
+import { getInputs, putInputs } from './inputs.js';
+import type { BoundKernels } from './wasm.js';
 
 export const MLP_BACKPROP = 'MetalearnMlpBackprop';
 export const MLP_HVP = 'MetalearnMlpHvp';
@@ -27,12 +28,36 @@ interface MlpAttrs {
 }
 
 
+const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * Whether the fused kernels take these shapes (else gradients.ts runs the composed ops): x [T, k, in]
+ * with y like it, weights W_l [in_l, out_l] chained from in and biases [out_l], all shared or all
+ * per task ([T, ...]), and a direction for the Hessian-vector product per task (or, for one task, in either layout).
+ */
+export function fusable(params: { shape: number[] }[], x: { shape: number[] }, y?: { shape: number[] }, direction?: { shape: number[] }[]): boolean {
+  const [tasks, , inputs] = x.shape;
+  if (x.shape.length !== 3 || (y && !same(y.shape, x.shape)) || params.length < 2 || params.length % 2) return false;
+  const perTask = params[0].shape.length === 3;
+  const lead = perTask ? [tasks] : [];
+  let width = inputs;
+  for (let l = 0; l < params.length / 2; l++) {
+    const [w, b] = [params[2 * l].shape, params[2 * l + 1].shape];
+    const out = w.at(-1)!;
+    if (!same(w, [...lead, width, out]) || !same(b, [...lead, out])) return false;
+    width = out;
+  }
+  if (width !== 1) return false;
+  const shared = (i: number) => params[i].shape.slice(perTask ? 1 : 0);
+  return !direction || direction.every((v, i) => same(v.shape, [tasks, ...shared(i)]) || (tasks === 1 && same(v.shape, shared(i))));
+}
+
 /** The sizes of an MLP call: layers, widths, tasks, points, whether params are per task, and the output layout of gradients. */
 function layout(params: TensorInfo[], x: TensorInfo, summed: boolean) {
   const layers = params.length / 2;
   const [tasks, k] = x.shape;
   const perTask = params[0].shape.length === 3;
-  const widths = [1, ...Array.from({ length: layers }, (_, l) => params[2 * l].shape.at(-1)!)];
+  const widths = [x.shape[2], ...Array.from({ length: layers }, (_, l) => params[2 * l].shape.at(-1)!)];
   // gradients: summed (or one task in the shared layout) take the shared shapes; one task keeps its given layout
   const shapeOf = (l: number, bias: boolean) => {
     const shared = bias ? [widths[l + 1]] : [widths[l], widths[l + 1]];
@@ -75,7 +100,7 @@ function hvpKernel(kernels: BoundKernels): KernelFunc {
     const widthList = kernels.ints(widths);
     const scratch = kernels.scratchFor(kernels.exports.mlpHvpScratch(layers, widthList, tasks, k));
     const args = kernels.args([...params, ...direction, ...acts, ...errors, x, ...hv].map((t) => kernels.offset(t)));
-    kernels.exports.mlpHvp(layers, kernels.ints(widths), args, +perTask, tasks, k, +(activation === 'relu'), +(loss === 'l1'), scale, +summed, scratch);
+    kernels.exports.mlpHvp(layers, widthList, args, +perTask, tasks, k, +(activation === 'relu'), +(loss === 'l1'), scale, +summed, scratch);
     return hv;
   };
 }

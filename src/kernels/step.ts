@@ -6,9 +6,11 @@
 //   MetalearnStep(p_i [...shape] or [tasks, ...shape], g_i [tasks, ...shape] or [...shape], r_i) -> out_i
 // r: a number (scalar step size; 1 for a step already scaled) or a tensor per p_i of one copy's shape.
 import * as tf from '@tensorflow/tfjs';
+import { util } from '@tensorflow/tfjs';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { simdKernels } from './index.js';
-import { getInputs, putInputs, type BoundKernels } from './wasm.js';
+import { getInputs, putInputs } from './inputs.js';
+import type { BoundKernels } from './wasm.js';
 
 export const STEP = 'MetalearnStep';
 
@@ -24,11 +26,10 @@ export function stepKernel(kernels: BoundKernels): KernelConfig {
       for (let i = 0; i < count; i++) {
         const p = ps[i], g = gs[i], r = rs[i] as TensorInfo | undefined;
         if (p.shape.length > g.shape.length) throw new Error(`${STEP}: a shared gradient for per-task parameters`);
-        const sizeOf = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
-        const copy = r ? sizeOf(r) : g.shape.length > p.shape.length ? sizeOf(p) : sizeOf(g); // floats of one copy
+        const copy = util.sizeFromShape((r ?? (g.shape.length > p.shape.length ? p : g)).shape); // floats of one copy
         const out = kernels.backend.makeOutput(g.shape, 'float32');
         outputs.push(out);
-        words.push(kernels.offset(p), kernels.offset(g), r ? kernels.offset(r) : 0, kernels.offset(out), copy, sizeOf(g) / copy, +(p.shape.length === g.shape.length));
+        words.push(kernels.offset(p), kernels.offset(g), r ? kernels.offset(r) : 0, kernels.offset(out), copy, util.sizeFromShape(g.shape) / copy, +(p.shape.length === g.shape.length));
       }
       kernels.exports.step(kernels.args(words), count, scalar);
       return outputs;
@@ -36,12 +37,20 @@ export function stepKernel(kernels: BoundKernels): KernelConfig {
   };
 }
 
+const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** The layouts the kernel takes: g one copy or [tasks] copies of a shape that p (shared or per task, like g) and r (a tensor) have; other broadcasts go to the composed ops. */
+function steppable(p: number[], g: number[], r: number[] | null): boolean {
+  const copy = r ?? (g.length > p.length ? p : g);
+  return (same(g, copy) || same(g.slice(1), copy)) && (same(p, g) || same(p, copy));
+}
+
 /**
  * p_i - r (.) g_i for every i: g_i may hold one copy per task of a shared p_i ([tasks, ...shape]); r is a
  * scalar or one tensor per p_i (broadcast over tasks). One kernel with the simd kernels, else tf.sub and tf.mul.
  */
 export function subtractScaled(params: tf.Tensor[], grads: tf.Tensor[], rate: number | tf.Tensor[]): tf.Tensor[] {
-  if (!simdKernels()) return params.map((p, i) => tf.sub(p, typeof rate === 'number' ? (rate === 1 ? grads[i] : tf.mul(grads[i], rate)) : tf.mul(rate[i], grads[i])));
+  if (!simdKernels() || !params.every((p, i) => steppable(p.shape, grads[i].shape, typeof rate === 'number' ? null : rate[i].shape))) return params.map((p, i) => tf.sub(p, typeof rate === 'number' ? (rate === 1 ? grads[i] : tf.mul(grads[i], rate)) : tf.mul(rate[i], grads[i])));
   const inputs = putInputs(putInputs({}, 'p', params), 'g', grads);
   if (typeof rate !== 'number') putInputs(inputs, 'r', rate);
   const attrs = { count: params.length, scalar: typeof rate === 'number' ? rate : 0 } as unknown as NamedAttrMap;

@@ -4,10 +4,7 @@
 // stepSize = lr sqrt(1 - b2^t) / (1 - b1^t) and epsilonHat = epsilon sqrt(1 - b2^t), computed by
 // the caller in double precision and rounded to float32, as TF.js rounds a JS number to a scalar.
 // args: per parameter 8 u32: p, m, v, g, p', m', v' (byte offsets) and its size (floats).
-
-@inline function word(args: usize, i: usize): usize {
-  return <usize>load<u32>(args + (i << 2));
-}
+import { word } from './args';
 
 export function adam(args: usize, count: usize, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, stepSize: f32, epsilonHat: f32): void {
   const b1 = f32x4.splat(beta1), c1 = f32x4.splat(oneMinusBeta1);

@@ -15,12 +15,9 @@
 // (tanh.ts), which is what the built-in Tanh kernel calls.
 //
 // Every pointer argument `args` is a list of u32 byte offsets (see each function).
+import { word } from './args';
 import { BLOCKED, gemm, SEQUENTIAL, transpose } from './gemm';
 import { tanhf, tanhf4 } from './tanh';
-
-@inline function u32At(list: usize, i: usize): usize {
-  return <usize>load<u32>(list + (i << 2));
-}
 
 @inline function f32At(base: usize, i: usize): f32 {
   return load<f32>(base + (i << 2));
@@ -51,7 +48,7 @@ function timesWeight(x: usize, w: usize, perTask: bool, tasks: usize, rows: usiz
   }
 }
 
-/** a^T e: [in, out] summed over all T*rows rows, or [T, in, out] per task; added to what dst holds when accumulate. */
+/** a^T e into dst: [in, out] summed over all T*rows rows, or [T, in, out] per task. */
 function outerProduct(a: usize, e: usize, tasks: usize, rows: usize, nIn: usize, nOut: usize, summed: bool, dst: usize): void {
   if (summed) {
     gemm(a, 1, nIn, e, nOut, dst, nOut, nIn, tasks * rows, nOut, 0, false, SEQUENTIAL);
@@ -152,8 +149,8 @@ function forward(layers: usize, widths: usize, params: usize, perTask: bool, tas
   let h = x;
   for (let l: usize = 0; l < layers; l++) {
     const nIn = width(widths, l), nOut = width(widths, l + 1);
-    const w = u32At(params, 2 * l), b = u32At(params, 2 * l + 1);
-    const out = u32At(acts, l);
+    const w = word(params, 2 * l), b = word(params, 2 * l + 1);
+    const out = word(acts, l);
     const hidden = l < layers - 1;
     const rows = tasks * k;
     if (!perTask && (!hidden || relu)) {
@@ -171,22 +168,22 @@ function forward(layers: usize, widths: usize, params: usize, perTask: bool, tas
  * args (u32 offsets): W_0, b_0, ..., W_{L-1}, b_{L-1} | grads (2L) | a_1..a_L (L) | e_0..e_{L-1} (L) | x, y, losses
  * widths: i32 [L + 1]. perTask: the params are [T, ...]. summed: gradients summed over tasks.
  * losses [T]: each task's mean of (a_L - y)^2 or |a_L - y| (sum over its k points, then / k, as the Mean kernel).
- * scratch: max over layers of T * in * out floats (transposed weights).
+ * scratch: max over layers of in * out floats (one task's transposed weights at a time).
  */
 export function mlpBackprop(layers: usize, widths: usize, args: usize, perTask: bool, tasks: usize, k: usize, relu: bool, l1: bool, scale: f64, summed: bool, scratch: usize): void {
   const params = args;
   const grads = args + ((2 * layers) << 2);
   const acts = grads + ((2 * layers) << 2);
   const errors = acts + (layers << 2);
-  const x = u32At(errors, layers), y = u32At(errors, layers + 1), losses = u32At(errors, layers + 2);
+  const x = word(errors, layers), y = word(errors, layers + 1), losses = word(errors, layers + 2);
   if (tasks == 1) {
     perTask = false;
     summed = true;
   }
   forward(layers, widths, params, perTask, tasks, k, x, relu, acts);
   // e_{L-1} = scale f'(residual) / k, and each task's loss
-  const prediction = u32At(acts, layers - 1);
-  const last = u32At(errors, layers - 1);
+  const prediction = word(acts, layers - 1);
+  const last = word(errors, layers - 1);
   const errorScale = <f32>(l1 ? scale / <f64>k : (2 * scale) / <f64>k); // in double, as JS computes the scalar
   for (let t: usize = 0; t < tasks; t++) {
     let s: f32 = 0;
@@ -201,14 +198,14 @@ export function mlpBackprop(layers: usize, widths: usize, args: usize, perTask: 
   for (let l = <isize>layers - 1; l >= 0; l--) {
     const ll = <usize>l;
     const nIn = width(widths, ll), nOut = width(widths, ll + 1);
-    const a = ll == 0 ? x : u32At(acts, ll - 1);
-    const e = u32At(errors, ll);
-    outerProduct(a, e, tasks, k, nIn, nOut, summed, u32At(grads, 2 * ll));
-    rowSums(e, tasks, k, nOut, summed, u32At(grads, 2 * ll + 1));
+    const a = ll == 0 ? x : word(acts, ll - 1);
+    const e = word(errors, ll);
+    outerProduct(a, e, tasks, k, nIn, nOut, summed, word(grads, 2 * ll));
+    rowSums(e, tasks, k, nOut, summed, word(grads, 2 * ll + 1));
     if (ll > 0) {
       // e_{l-1} = (e_l W_l^T) act'(a_l)
-      const below = u32At(errors, ll - 1);
-      timesWeight(e, u32At(params, 2 * ll), perTask, tasks, k, nOut, nIn, below, true, scratch);
+      const below = word(errors, ll - 1);
+      timesWeight(e, word(params, 2 * ll), perTask, tasks, k, nOut, nIn, below, true, scratch);
       timesDerivative(below, a, tasks * k * nIn, relu);
     }
   }
@@ -223,7 +220,7 @@ function widest(layers: usize, widths: usize): usize {
 
 /** a_l: x, or the output of layer l - 1. */
 @inline function activation(x: usize, acts: usize, l: usize): usize {
-  return l == 0 ? x : u32At(acts, l - 1);
+  return l == 0 ? x : word(acts, l - 1);
 }
 
 // mlpHvp's scratch, in order: R{z_l} and R{a_{l+1}} of every layer ([T*k, width_{l+1}] each), then
@@ -258,7 +255,7 @@ export function mlpHvp(layers: usize, widths: usize, args: usize, perTask: bool,
   const dir = params + ((2 * layers) << 2);
   const acts = dir + ((2 * layers) << 2);
   const errors = acts + (layers << 2);
-  const x = u32At(errors, layers);
+  const x = word(errors, layers);
   const hv = errors + ((layers + 1) << 2);
   const vPerTask = tasks > 1;
   if (tasks == 1) {
@@ -275,14 +272,14 @@ export function mlpHvp(layers: usize, widths: usize, args: usize, perTask: bool,
   for (let l: usize = 0; l < layers; l++) {
     const nIn = width(widths, l), nOut = width(widths, l + 1);
     const z = rzOffset(scratch, widths, rows, l);
-    timesWeight(activation(x, acts, l), u32At(dir, 2 * l), vPerTask, tasks, k, nIn, nOut, z, false, 0);
-    addBiasActivate(z, u32At(dir, 2 * l + 1), rows, nOut, k, vPerTask, NONE);
+    timesWeight(activation(x, acts, l), word(dir, 2 * l), vPerTask, tasks, k, nIn, nOut, z, false, 0);
+    addBiasActivate(z, word(dir, 2 * l + 1), rows, nOut, k, vPerTask, NONE);
     if (l > 0) {
-      timesWeight(raOffset(scratch, widths, rows, l), u32At(params, 2 * l), perTask, tasks, k, nIn, nOut, tmp, false, 0);
+      timesWeight(raOffset(scratch, widths, rows, l), word(params, 2 * l), perTask, tasks, k, nIn, nOut, tmp, false, 0);
       addInto(z, tmp, rows * nOut);
     }
     if (l < layers - 1) {
-      const next = raOffset(scratch, widths, rows, l + 1), h = u32At(acts, l);
+      const next = raOffset(scratch, widths, rows, l + 1), h = word(acts, l);
       derivativeTimes(next, h, z, rows * nOut, relu);
     }
   }
@@ -296,8 +293,8 @@ export function mlpHvp(layers: usize, widths: usize, args: usize, perTask: bool,
   for (let l = <isize>layers - 1; l >= 0; l--) {
     const ll = <usize>l;
     const nIn = width(widths, ll), nOut = width(widths, ll + 1);
-    const hvW = u32At(hv, 2 * ll), hvB = u32At(hv, 2 * ll + 1);
-    const e = u32At(errors, ll);
+    const hvW = word(hv, 2 * ll), hvB = word(hv, 2 * ll + 1);
+    const e = word(errors, ll);
     const a = activation(x, acts, ll);
     // R{grad W_l} = R{a_l}^T e_l + a_l^T R{e_l};  R{grad b_l} = sum over rows of R{e_l}
     if (ll > 0) outerProduct(raOffset(scratch, widths, rows, ll), e, tasks, k, nIn, nOut, summed, hvW);
@@ -314,13 +311,13 @@ export function mlpHvp(layers: usize, widths: usize, args: usize, perTask: bool,
     }
     if (ll > 0) {
       // R{e_{l-1}} = (e_l V_l^T + R{e_l} W_l^T) act'(a_l)  [+ e_{l-1} (-2 a_l) R{z_{l-1}} for tanh: tanh'' = -2 a tanh']
-      timesWeight(e, u32At(dir, 2 * ll), vPerTask, tasks, k, nOut, nIn, rp, true, weightScratch);
+      timesWeight(e, word(dir, 2 * ll), vPerTask, tasks, k, nOut, nIn, rp, true, weightScratch);
       const n = rows * nIn;
       if (hasRe) {
-        timesWeight(re, u32At(params, 2 * ll), perTask, tasks, k, nOut, nIn, tmp, true, weightScratch);
+        timesWeight(re, word(params, 2 * ll), perTask, tasks, k, nOut, nIn, tmp, true, weightScratch);
         addInto(rp, tmp, n);
       }
-      const below = u32At(errors, ll - 1), z = rzOffset(scratch, widths, rows, ll - 1);
+      const below = word(errors, ll - 1), z = rzOffset(scratch, widths, rows, ll - 1);
       let i: usize = 0;
       for (; i + 4 <= n; i += 4) {
         const ai = v128.load(a + (i << 2));

@@ -4,10 +4,7 @@
 // one copy per task ([tasks, ...shape]) while p_i is shared (one result per task) or per task too.
 // args: per tensor 7 u32: p, g, r (0: the scalar), out (byte offsets), floats per copy, copies of g_i,
 // and 1 when p_i has a copy per task.
-
-@inline function word(args: usize, i: usize): usize {
-  return <usize>load<u32>(args + (i << 2));
-}
+import { word } from './args';
 
 export function step(args: usize, count: usize, scalar: f32): void {
   const s = f32x4.splat(scalar);
