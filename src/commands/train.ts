@@ -1,4 +1,5 @@
 // `metalearn train`: parse and check the options, start the backend, run the loop with a progress display.
+import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { helpFor, parseOptions, readConfigFile, resolveConfig, TRAIN_OPTIONS, type OptionKey, type TrainConfig } from '../config.js';
@@ -7,6 +8,7 @@ import { flagValues } from '../options.js';
 import { checkRunDir } from '../run-dir.js';
 import { train } from '../train.js';
 import { dim, fmt, good, heading, Output, type Runner } from './output.js';
+import { parseSeeds, sweep } from './sweep.js';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
 
 export function registerTrain(program: Command, run: Runner): void {
@@ -20,7 +22,9 @@ export function registerTrain(program: Command, run: Runner): void {
     .option('--name <dir>', 'run directory under checkpoints/ (default: <config-or-algo>-<seed>)')
     .option('--out-dir <dir>', 'parent folder of run directories', 'checkpoints')
     .option('--resume <run-dir>', 'continue the run saved in this directory')
-    .option('--force', 'replace an existing run directory');
+    .option('--force', 'replace an existing run directory')
+    .option('--seeds <list>', 'train the same config under each of these seeds (e.g. 0,1,2), in <name>-<seed>, as many at a time as --jobs; one progress display')
+    .option('--jobs <n>', `with --seeds: runs at a time (default: the number of cores, ${availableParallelism()} here)`);
   runtimeOptions(cmd)
     .option('--quiet', 'print only errors')
     .option('--json', 'print JSON lines on stdout (progress events and a summary) instead of text')
@@ -33,6 +37,7 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   const fromFlags = flagValues(TRAIN_OPTIONS, flags);
   const fromFile = flags.config ? readConfigFile(String(flags.config)) : {};
   const resumeDir = flags.resume as string | undefined;
+  if (flags.seeds !== undefined) return seedsCommand(flags, fromFile, fromFlags, out);
   let config: TrainConfig | undefined;
   let changes: Partial<TrainConfig> | undefined;
   let runDir: string;
@@ -117,4 +122,18 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** train --seeds: checks what every run would check, then trains them in processes of their own (sweep.ts). */
+function seedsCommand(flags: Record<string, unknown>, fromFile: Partial<TrainConfig>, fromFlags: Record<string, unknown>, out: Output): Promise<number> {
+  if (flags.resume) throw new UsageError('--seeds starts new runs: resume each with --resume <run-dir>');
+  if (flags.seed !== undefined) throw new UsageError('--seeds gives each run its seed: drop --seed');
+  const seeds = parseSeeds(String(flags.seeds));
+  const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs ${flags.jobs}: expected a whole number of at least 1`);
+  runtimeChoice(flags);
+  const config = resolveConfig(fromFile, fromFlags, flags.config ? `options (with config ${flags.config})` : 'options');
+  const stem = String(flags.name ?? (flags.config ? basename(String(flags.config)).replace(/\.json$/i, '') : config.algo));
+  const argv = process.argv.slice(process.argv.indexOf('train') + 1);
+  return sweep({ argv, seeds, jobs, stem, outDir: String(flags.outDir), force: Boolean(flags.force), out });
 }
