@@ -89,8 +89,9 @@ export async function familyPlot(family: TaskFamily, count: number, seed: number
   const xs = linspace(family.xRange[0], family.xRange[1], GRID_POINTS);
   const values = sampleTasks(new Rng(seed), family, count).flatMap((task, i) => xs.map((x) => ({ task: i, x, y: sineValue(task, x) })));
   const phase = family.phases ? `∈ {${family.phases.map(showNumber).join(', ')}}` : showRange(family.phase);
+  const w = family.frequency.every((v) => v === 1) ? '' : `, w ${showRange(family.frequency)}`;
   return render({
-    title: { text: `${plural(count, 'sampled task')}: y = A sin(x + φ)`, subtitle: `A ${showRange(family.amplitude)}, φ ${phase}, x ${showRange(family.xRange)} (seed ${seed})` },
+    title: { text: `${plural(count, 'sampled task')}: y = A sin(${w ? 'w ' : ''}x + φ)`, subtitle: `A ${showRange(family.amplitude)}, φ ${phase}${w}, x ${showRange(family.xRange)} (seed ${seed})` },
     width: 560,
     height: 300,
     data: { values },
@@ -128,7 +129,8 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
   const x = { field: 'x', type: 'quantitative' as const, title: 'x', scale: { domain: report.family.xRange, nice: false } };
   const y = { field: 'y', type: 'quantitative' as const, title: 'y' };
   const unlabeled = report.results.filter((r) => r.adaptation === 'learned loss').length;
-  const target = `y = ${showNumber(wave.amplitude)} sin(x + ${showNumber(wave.phase)})`;
+  const frequency = wave.frequency ?? 1; // reports from before frequencies existed have none
+  const target = `y = ${showNumber(wave.amplitude)} sin(${frequency === 1 ? '' : `${showNumber(frequency)} `}x + ${showNumber(wave.phase)})`;
   return render({
     title:
       unlabeled === report.results.length

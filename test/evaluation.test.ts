@@ -12,6 +12,8 @@ import { defaultsFor } from '../src/config.js';
 const BASE = defaultsFor('maml');
 import { divergenceBound, fineTune, makeEvalSet, disposeEvalSet, summarize, GRID_POINTS } from '../src/evaluate.js';
 import { paramShapes } from '../src/model.js';
+import { Rng } from '../src/rng.js';
+import { sampleTasks, sineValue } from '../src/tasks.js';
 import { evaluateCheckpoints, resolveEvalConfig } from '../src/report.js';
 import { train } from '../src/train.js';
 import { forEachBackend, runFiles } from './helpers.js';
@@ -25,6 +27,31 @@ function constantModel(hidden: number[], c: number): tf.Tensor[] {
   const shapes = paramShapes(hidden);
   return shapes.map((s, i) => (i === shapes.length - 1 ? tf.fill(s, c) : tf.zeros(s)));
 }
+
+describe('task draws', () => {
+  it('a fixed frequency draws nothing (the tasks of w = 1 are those of w = 2 but for w); a range draws w uniformly within it', () => {
+    const draw = (frequency: [number, number]) => sampleTasks(new Rng(9), { ...BASE, frequency }, 2000);
+    const [one, two, range] = [draw([1, 1]), draw([2, 2]), draw([0.8, 1.2])];
+    assert.deepEqual(two.map(({ amplitude, phase }) => [amplitude, phase]), one.map(({ amplitude, phase }) => [amplitude, phase]));
+    assert.ok(one.every((t) => t.frequency === 1) && two.every((t) => t.frequency === 2));
+    const w = range.map((t) => t.frequency);
+    assert.ok(w.every((v) => v >= 0.8 && v < 1.2));
+    const mean = w.reduce((a, b) => a + b, 0) / w.length;
+    assert.ok(Math.abs(mean - 1) < 0.01 && Math.min(...w) < 0.81 && Math.max(...w) > 1.19, `w: mean ${mean}, from ${Math.min(...w)} to ${Math.max(...w)}`);
+    assert.equal(sineValue({ amplitude: 2, phase: 0.5, frequency: 1.5 }, 0.7), 2 * Math.sin(1.5 * 0.7 + 0.5));
+  });
+
+  it('asking for random query points changes no other draw: same tasks, same support points', () => {
+    const [plain, withQuery] = [false, true].map((randomQuery) => makeEvalSet(BASE, { tasks: 50, samples: 5, seed: 12, randomQuery }));
+    assert.deepEqual(withQuery.tasks, plain.tasks);
+    assert.deepEqual(withQuery.support.x.dataSync(), plain.support.x.dataSync());
+    assert.equal(plain.query, null);
+    assert.deepEqual(withQuery.query!.x.shape, [50, 5, 1]);
+    const qx = withQuery.query!.x.dataSync();
+    assert.ok(qx.every((x) => x >= -5 && x <= 5) && qx.some((x, i) => x !== withQuery.support.x.dataSync()[i]), 'fresh points of the x range');
+    [plain, withQuery].forEach(disposeEvalSet);
+  });
+});
 
 describe('divergence is data', () => {
   it('tasks whose loss is not finite or above the bound are counted and left out of the mean; the median counts them as the largest', () => {
@@ -102,27 +129,34 @@ forEachBackend('evaluation statistics', (backend) => {
 
   it('eval numbers equal an independent float64 re-implementation reading model.json and the weights file it names', async () => {
     const runDir = join(scratch, `${backend}-indep`);
-    const config = { ...defaultsFor('maml'), hidden: [12, 10], iterations: 30, metaBatch: 4, evalEvery: 0, valTasks: 2 };
+    // a frequency-varying family, and the random query points besides the grid
+    const config = { ...defaultsFor('maml'), hidden: [12, 10], iterations: 30, metaBatch: 4, evalEvery: 0, valTasks: 2, frequency: [0.8, 1.2] as [number, number] };
     await train({ config, runDir, force: true });
     const model = loadModel(runDir);
-    const settings = resolveEvalConfig({ samples: 5, updates: 3, lr: 0.02, tasks: 40, seed: 11 });
+    const settings = resolveEvalConfig({ samples: 5, updates: 3, lr: 0.02, tasks: 40, seed: 11, query: 'random' });
     const report = evaluateCheckpoints([{ dir: runDir, model }], settings, model.info!.config);
     tf.dispose(model.params);
+    assert.deepEqual(report.family.frequency, [0.8, 1.2], "the checkpoint's family by default");
     // the re-implementation: weights straight from the files, plain loops in float64
     const manifest = JSON.parse(readFileSync(runFiles(runDir).model, 'utf8')).weightsManifest[0].weights as { shape: number[] }[];
     const bytes = readFileSync(runFiles(runDir).weights);
     const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
     let offset = 0;
     const values = manifest.map((w) => all.slice(offset, (offset += w.shape.reduce((a, b) => a * b, 1))));
-    const set = makeEvalSet(model.info!.config, { tasks: settings.tasks, samples: settings.samples, seed: settings.seed });
-    const [sx, sy] = [set.support.x, set.support.y].map((t) => tf.unstack(t).map((r) => [...r.dataSync()]));
+    const set = makeEvalSet(model.info!.config, { tasks: settings.tasks, samples: settings.samples, seed: settings.seed, randomQuery: true });
+    const rows = (t: tf.Tensor3D) => tf.unstack(t).map((r) => [...r.dataSync()]);
+    const [sx, sy, qx] = [set.support.x, set.support.y, set.query!.x].map(rows);
     const gridX = [...set.grid.x.dataSync()].slice(0, GRID_POINTS);
     const perUpdate: number[][] = Array.from({ length: settings.updates + 1 }, () => []);
+    const queryPerUpdate: number[][] = Array.from({ length: settings.updates + 1 }, () => []);
     set.tasks.forEach((task, t) => {
       let p = fromArrays(values, manifest.map((w) => w.shape));
-      const gridY = gridX.map((x) => task.amplitude * Math.sin(x + task.phase));
+      const wave = (x: number) => task.amplitude * Math.sin(task.frequency * x + task.phase);
+      assert.ok(task.frequency >= 0.8 && task.frequency <= 1.2);
+      const [gridY, queryY] = [gridX.map(wave), qx[t].map(wave)];
       for (let u = 0; u <= settings.updates; u++) {
         perUpdate[u].push(lossOf(p, gridX, gridY, 'relu', 'mse'));
+        queryPerUpdate[u].push(lossOf(p, qx[t], queryY, 'relu', 'mse'));
         const g = gradOf(p, sx[t], sy[t], 'relu', 'mse');
         p = p.map((m, i) => ({ ...m, v: m.v.map((v, k) => v - settings.lr! * g[i].v[k]) }));
       }
@@ -132,6 +166,9 @@ forEachBackend('evaluation statistics', (backend) => {
       const ref = summarize(perUpdate[u]);
       assert.ok(Math.abs(s.mean - ref.mean) < 1e-4 * ref.mean, `update ${u}: metalearn ${s.mean}, reference ${ref.mean}`);
       assert.ok(Math.abs(s.ci95 - ref.ci95) < 1e-3 * ref.ci95);
+      const query = report.results[0].queryByUpdate![u];
+      const queryRef = summarize(queryPerUpdate[u]);
+      assert.ok(Math.abs(query.mean - queryRef.mean) < 1e-4 * queryRef.mean, `update ${u}: random query ${query.mean}, reference ${queryRef.mean}`);
     });
   });
 });

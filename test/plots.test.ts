@@ -27,10 +27,10 @@ const runs = { maml: join(scratch, 'maml-run'), reptile: join(scratch, 'reptile-
 const UPDATES = 3;
 const SAMPLES = 4;
 
-function evaluate(wave?: [number, number]): EvalReport {
+function evaluate(wave?: [number, number] | [number, number, number], more: Record<string, unknown> = {}): EvalReport {
   const models = Object.values(runs).map((dir) => ({ dir, model: loadModel(dir) }));
   try {
-    const settings = resolveEvalConfig({ samples: SAMPLES, updates: UPDATES, tasks: 20, ...(wave ? { wave } : {}) });
+    const settings = resolveEvalConfig({ samples: SAMPLES, updates: UPDATES, tasks: 20, ...(wave ? { wave } : {}), ...more });
     return evaluateCheckpoints(models, settings, models[0].model.info!.config);
   } finally {
     for (const { model } of models) tf.dispose(model.params);
@@ -76,7 +76,16 @@ describe('plots', () => {
     const plot = await familyPlot({ ...defaultsFor('maml'), phase: [0, 2 * Math.PI] }, 30, 7);
     assert.equal(lines(plot.svg), 30);
     assert.ok(texts(plot.svg).includes('A ∈ [0.1, 5], φ ∈ [0, 2π], x ∈ [−5, 5] (seed 7)'), texts(plot.svg).join(' | '));
+    assert.ok(texts(plot.svg).includes('30 sampled tasks: y = A sin(x + φ)'), texts(plot.svg).join(' | '));
     checkPng(plot);
+    const varying = await familyPlot({ ...defaultsFor('maml'), frequency: [0.8, 1.2] }, 5, 7);
+    assert.ok(texts(varying.svg).includes('5 sampled tasks: y = A sin(w x + φ)'), texts(varying.svg).join(' | '));
+    assert.ok(texts(varying.svg).includes('A ∈ [0.1, 5], φ ∈ [0, π], w ∈ [0.8, 1.2], x ∈ [−5, 5] (seed 7)'), texts(varying.svg).join(' | '));
+  });
+
+  it('fit: the title names the wave, its frequency when it is not 1', async () => {
+    assert.ok(texts((await fitPlot(evaluate([4, 1]))).svg).includes(`Fitting y = 4 sin(x + 1) from ${SAMPLES} points`));
+    assert.ok(texts((await fitPlot(evaluate([4, 1, 1.5]))).svg).includes(`Fitting y = 4 sin(1.5 x + 1) from ${SAMPLES} points`));
   });
 
   it('fit: a panel per checkpoint with the wave, before, after and the support points', async () => {
@@ -115,6 +124,14 @@ describe('plots', () => {
     assert.equal(points(plot.svg), 2 * (UPDATES + 1));
     assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run']);
     checkPng(plot);
+  });
+
+  it('losses: tasks counted as diverged are left out, and the legend says how many', async () => {
+    const report = evaluate(undefined, { divergedAbove: 1 }); // a bound some of these tasks' losses pass
+    const worst = report.results.map((r) => Math.max(...r.byUpdate.map((s) => s.diverged)));
+    assert.ok(worst.every((d) => d > 0 && d < 20), `diverged: ${worst}`);
+    const plot = await lossesPlot(report);
+    assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run'].map((name, i) => `${name} (diverged tasks left out: up to ${worst[i]} of 20)`));
   });
 
   it('curves: a meta-loss line per run, validation before and after per run', async () => {
