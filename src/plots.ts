@@ -174,7 +174,7 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
 export async function lossesPlot(report: EvalReport): Promise<Plot> {
   const names = seriesNames(report.results.map((r) => r.checkpoint)).map((name, i) => {
     const worst = Math.max(...report.results[i].byUpdate.map((s) => s.diverged));
-    return worst ? `${name} (diverged tasks left out: up to ${worst} of ${report.settings.tasks})` : name;
+    return worst ? `${name} (up to ${worst}/${report.settings.tasks} diverged)` : name;
   });
   const values = report.results.flatMap((r, i) => r.byUpdate.filter((s) => s.diverged < s.n).map((s) => ({ checkpoint: names[i], update: s.update, mean: s.mean, lo: s.mean - s.ci95, hi: s.mean + s.ci95 })));
   const { samples, updates, tasks, sampleRange } = report.settings;
@@ -184,7 +184,7 @@ export async function lossesPlot(report: EvalReport): Promise<Plot> {
   return render({
     title: {
       text: 'Loss after each fine-tuning update',
-      subtitle: [`mean grid MSE over ${plural(tasks, 'task')} with its 95% confidence band`, `K=${samples} points from [${sampleRange.map(showNumber).join(', ')}], ${learningRates(report, names)}`],
+      subtitle: [`mean grid MSE over ${plural(tasks, 'task')} with its 95% confidence band${report.results.some((r) => r.byUpdate.some((s) => s.diverged)) ? ', tasks that diverged left out' : ''}`, `K=${samples} points from [${sampleRange.map(showNumber).join(', ')}], ${learningRates(report, names)}`],
     },
     width: 520,
     height: 320,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../src/checkpoint.js';
 import { defaultsFor } from '../src/config.js';
@@ -29,6 +29,7 @@ function constantModel(hidden: number[], c: number): tf.Tensor[] {
 }
 
 describe('task draws', () => {
+  before(() => tf.setBackend('cpu'));
   it('a fixed frequency draws nothing (the tasks of w = 1 are those of w = 2 but for w); a range draws w uniformly within it', () => {
     const draw = (frequency: [number, number]) => sampleTasks(new Rng(9), { ...BASE, frequency }, 2000);
     const [one, two, range] = [draw([1, 1]), draw([2, 2]), draw([0.8, 1.2])];

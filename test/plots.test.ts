@@ -131,7 +131,9 @@ describe('plots', () => {
     const worst = report.results.map((r) => Math.max(...r.byUpdate.map((s) => s.diverged)));
     assert.ok(worst.every((d) => d > 0 && d < 20), `diverged: ${worst}`);
     const plot = await lossesPlot(report);
-    assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run'].map((name, i) => `${name} (diverged tasks left out: up to ${worst[i]} of 20)`));
+    assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run'].map((name, i) => `${name} (up to ${worst[i]}/20 diverged)`));
+    assert.match(plot.svg, /confidence band, tasks that diverged left out</);
+    assert.doesNotMatch((await lossesPlot(evaluate())).svg, /diverged/);
   });
 
   it('curves: a meta-loss line per run, validation before and after per run', async () => {
