@@ -1,64 +1,98 @@
 #!/usr/bin/env bash
-# Reproduces every seed experiment: trains each config into checkpoints/<config>/,
-# evaluates the checkpoints of each experiment on the same held-out tasks, draws the
+# Reproduces every seed experiment: trains each config into checkpoints/<config>-<seed>/ (three
+# seeds for the MAML paper protocol, the frequency-varying family and the Flux post; seed 0 for the
+# others), trains the PyTorch peer on the workloads it has (when /usr/bin/python3 has torch),
+# evaluates the checkpoints of each experiment on the same 20 000 held-out tasks, draws the
 # plots, and writes the README's results tables to docs/results/tables.md.
 #
-#   npm run reproduce                     train everything (about 1.5 h on 2 cores), then evaluate
-#   npm run reproduce -- --eval-only      evaluate and plot the committed checkpoints (a few minutes)
+#   npm run reproduce                     train everything (about 40 minutes on 2 cores), then evaluate
+#   npm run reproduce -- --eval-only      evaluate and plot the committed checkpoints (about 20 minutes)
 #   npm run reproduce -- maml-paper ...   train only these configs, then evaluate everything
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ml() { node bin/metalearn.js "$@"; }
 
-ALL=(random-paper transfer-paper maml-paper-k5 maml-paper fomaml-paper reptile-paper
-     random-flux transfer-flux reptile-flux fomaml-flux maml-blog random-blog
-     maml-numpy transfer-numpy random-numpy maml-jax meta-sgd-paper daml-blog)
-train=("${ALL[@]}")
+SEEDED=(random-paper transfer-paper maml-paper-k5 maml-paper fomaml-paper reptile-paper meta-sgd-paper
+        maml-freq-k5 meta-sgd-freq-k5 random-flux transfer-flux reptile-flux fomaml-flux)
+SINGLE=(maml-blog random-blog maml-numpy transfer-numpy random-numpy maml-jax daml-blog)
+SEEDS=0,1,2
+train=("${SEEDED[@]}" "${SINGLE[@]}" peers)
 if [ "${1:-}" = "--eval-only" ]; then train=(); elif [ $# -gt 0 ]; then train=("$@"); fi
 
-mkdir -p docs/results
+out=docs/results
+times=$out/train-times.txt
+mkdir -p $out
+record() { # config, seconds: one line per config in train-times.txt
+  { grep -v "^$1: " "$times" 2>/dev/null || true; echo "$1: trained in $2 s"; } | sort > "$times.new"
+  mv "$times.new" "$times"; grep "^$1: " "$times"
+}
+# The PyTorch peer (bench/torch_sine.py), trained as long as metalearn's runs, under the same seeds (its own
+# random streams: the same seed numbers, not the same draws), and saved as layers models in
+# checkpoints/<name>-<seed>, so that metalearn eval scores it on the very tasks it scores metalearn's on.
+peer() { # name, workload, iterations, settings...
+  local name=$1 workload=$2 iterations=$3; shift 3
+  for seed in ${SEEDS//,/ }; do
+    /usr/bin/python3 bench/torch_sine.py --workload "$workload" --iterations "$iterations" --seed "$seed" --plain --save "checkpoints/$name-$seed" "$@" > /dev/null &
+  done
+  wait
+}
 for c in "${train[@]}"; do
   start=$(date +%s)
-  ml train --config "configs/$c.json" --name "$c" --force --quiet
-  times=docs/results/train-times.txt
-  { grep -v "^$c: " "$times" 2>/dev/null || true; echo "$c: trained in $(( $(date +%s) - start )) s"; } | sort > "$times.new"
-  mv "$times.new" "$times"; grep "^$c: " "$times"
+  if [ "$c" = peers ]; then
+    if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then echo "peers: /usr/bin/python3 has no torch (apt-get install -y python3-torch): skipped"; continue; fi
+    peer peer-maml-paper-k5 maml-paper 70000 --set k=5 --set query=5
+    peer peer-maml-paper maml-paper 70000
+    peer peer-transfer-paper transfer-paper 70000
+    peer peer-fomaml-flux fomaml-flux 50000
+    peer peer-reptile-flux reptile-flux 50000
+    peer peer-transfer-flux transfer-flux 50000
+  elif [[ " ${SEEDED[*]} " == *" $c "* ]]; then
+    ml train --config "configs/$c.json" --seeds $SEEDS --force --quiet
+  else
+    ml train --config "configs/$c.json" --force --quiet
+  fi
+  record "$c" $(( $(date +%s) - start ))
 done
 
-out=docs/results
-ck() { for c in "$@"; do printf -- '--checkpoint checkpoints/%s ' "$c"; done; }
-# MAML paper, section 5.1: K = 5 and K = 10 support points, lr 0.01, 600 tasks, 10 updates
+ck() { for c in "$@"; do for d in checkpoints/"$c"-[0-9]*/; do [ -e "$d/model.json" ] && printf -- '--checkpoint %s ' "${d%/}"; done; done; }
+TASKS="--tasks 20000 --seed 1000"
+# MAML paper, section 5.1: K = 5 and K = 10 support points, lr 0.01, 10 updates
 PAPER="maml-paper-k5 maml-paper fomaml-paper reptile-paper transfer-paper random-paper"
-ml eval $(ck $PAPER) --samples 5 --updates 10 --lr 0.01 --quiet --out $out/paper-k5.json
-ml eval $(ck $PAPER) --samples 10 --updates 10 --lr 0.01 --quiet --out $out/paper-k10.json
-# Flux post: 10 samples and 32 updates of SGD 0.02; the robustness test: 5 samples from [0, 5], 10 updates
-FLUX="fomaml-flux reptile-flux transfer-flux random-flux"
-ml eval $(ck $FLUX) --samples 10 --updates 32 --lr 0.02 --quiet --out $out/flux.json
-ml eval $(ck $FLUX) --samples 5 --updates 10 --lr 0.02 --sample-range 0,5 --quiet --out $out/flux-robustness.json
-# PyTorch post: 4 points, 5 steps of 0.03 (its own L1 loss for fine-tuning)
-ml eval $(ck maml-blog random-blog) --samples 4 --updates 5 --quiet --out $out/blog.json
-# numpy post: 10 samples, MAML against joint training and random
-ml eval $(ck maml-numpy transfer-numpy random-numpy) --samples 10 --updates 10 --lr 0.01 --quiet --out $out/numpy.json
-# JAX post: K = 20, its inner step 0.1
-ml eval $(ck maml-jax) --samples 20 --updates 10 --quiet --out $out/jax.json
+ml eval $(ck $PAPER) $(ck peer-maml-paper-k5 peer-maml-paper peer-transfer-paper) --samples 5 --updates 10 --lr 0.01 $TASKS --quiet --out $out/paper-k5.json > /dev/null
+ml eval $(ck $PAPER) $(ck peer-maml-paper-k5 peer-maml-paper peer-transfer-paper) --samples 10 --updates 10 --lr 0.01 $TASKS --quiet --out $out/paper-k10.json > /dev/null
+# the same 5-shot models with cbfinn/maml's test loss: K fresh random query points
+ml eval $(ck maml-paper-k5 transfer-paper) $(ck peer-maml-paper-k5) --samples 5 --updates 10 --lr 0.01 --query random $TASKS --quiet --out $out/paper-k5-random-query.json > /dev/null
 # Meta-SGD paper: 5-shot models, one step (meta-sgd at its learned rates, maml at 0.01), tested with K = 5, 10, 20
 for k in 5 10 20; do
-  ml eval $(ck meta-sgd-paper maml-paper-k5) --samples $k --updates 1 --lr 0.01 --quiet --out $out/meta-sgd-k$k.json
+  ml eval $(ck meta-sgd-paper maml-paper-k5) --samples $k --updates 1 --lr 0.01 $TASKS --quiet --out $out/meta-sgd-k$k.json > /dev/null
 done
+# the frequency-varying family, w in [0.8, 1.2]: 5-shot MAML and Meta-SGD, and the fixed-frequency 5-shot MAML on it
+ml eval $(ck maml-freq-k5 meta-sgd-freq-k5 maml-paper-k5) --frequency 0.8,1.2 --samples 5 --updates 10 --lr 0.01 $TASKS --quiet --out $out/freq-k5.json > /dev/null
+# Flux post: 10 samples and 32 updates of SGD 0.02; the robustness test: 5 samples from [0, 5], 10 updates
+FLUX="fomaml-flux reptile-flux transfer-flux random-flux"
+ml eval $(ck $FLUX) $(ck peer-fomaml-flux peer-reptile-flux peer-transfer-flux) --samples 10 --updates 32 --lr 0.02 $TASKS --quiet --out $out/flux.json > /dev/null
+ml eval $(ck $FLUX) --samples 5 --updates 10 --lr 0.02 --sample-range 0,5 $TASKS --quiet --out $out/flux-robustness.json > /dev/null
+# PyTorch post: 4 points, 5 steps of 0.03 (its own L1 loss for fine-tuning)
+ml eval $(ck maml-blog random-blog) --samples 4 --updates 5 $TASKS --quiet --out $out/blog.json > /dev/null
+# numpy post: 10 samples, MAML against joint training and random
+ml eval $(ck maml-numpy transfer-numpy random-numpy) --samples 10 --updates 10 --lr 0.01 $TASKS --quiet --out $out/numpy.json > /dev/null
+# JAX post: K = 20, its inner step 0.1
+ml eval $(ck maml-jax) --samples 20 --updates 10 $TASKS --quiet --out $out/jax.json > /dev/null
 # DAML (PyTorch post): one unlabeled source input per step, 5 steps of 0.03 down the learned loss
-ml eval $(ck daml-blog) --samples 1 --updates 5 --quiet --out $out/daml.json
+ml eval $(ck daml-blog) --samples 1 --updates 5 $TASKS --quiet --out $out/daml.json > /dev/null
 
-# Plots (PNG for the README, SVG beside it)
+# Plots (PNG for the README, SVG beside it), of seed 0 (the loss plots evaluate it on the spot, on the same tasks)
 ml plot-data family --count 300 --out docs/family --quiet
-# (maml-paper, meta-trained with K = 10, diverges at K = 5 after 6 steps: it is in the table, not on this linear axis)
-ml plot-data losses $(ck maml-paper-k5 fomaml-paper reptile-paper transfer-paper random-paper) --samples 5 --updates 10 --lr 0.01 --out docs/paper-k5-losses --quiet
-ml plot-data curves $(for c in maml-paper-k5 fomaml-paper reptile-paper transfer-paper; do printf -- '--run checkpoints/%s ' "$c"; done) --out docs/paper-curves --quiet
-ml plot-data fit $(ck $FLUX) --wave 4,1 --samples 10 --updates 32 --lr 0.02 --seed 1 --out docs/flux-fit --quiet
-ml plot-data fit $(ck $FLUX) --wave 4,1 --samples 5 --updates 10 --lr 0.02 --sample-range 0,5 --seed 1 --out docs/flux-robustness-fit --quiet
-ml plot-data losses --eval $out/flux-robustness.json --out docs/flux-robustness-losses --quiet
-ml plot-data fit $(ck maml-blog random-blog) --wave 1,3.14159265 --samples 4 --updates 5 --seed 2 --out docs/blog-fit --quiet
-ml plot-data fit $(ck maml-numpy transfer-numpy random-numpy) --wave 3,1 --samples 10 --updates 10 --lr 0.01 --seed 3 --out docs/numpy-fit --quiet
-ml plot-data fit $(ck daml-blog) --wave 1,pi --samples 1 --updates 5 --seed 2 --out docs/daml-fit --quiet
+seed0() { for c in "$@"; do printf -- '--checkpoint checkpoints/%s-0 ' "$c"; done; }
+ml plot-data losses $(seed0 maml-paper-k5 maml-paper fomaml-paper reptile-paper transfer-paper) --samples 5 --updates 10 --lr 0.01 $TASKS --out docs/paper-k5-losses --quiet
+ml plot-data curves $(for c in maml-paper-k5 fomaml-paper reptile-paper transfer-paper; do printf -- '--run checkpoints/%s-0 ' "$c"; done) --out docs/paper-curves --quiet
+FLUX0=$(seed0 $FLUX)
+ml plot-data fit $FLUX0 --wave 4,1 --samples 10 --updates 32 --lr 0.02 --seed 1 --out docs/flux-fit --quiet
+ml plot-data fit $FLUX0 --wave 4,1 --samples 5 --updates 10 --lr 0.02 --sample-range 0,5 --seed 1 --out docs/flux-robustness-fit --quiet
+ml plot-data losses $(seed0 $FLUX) --samples 5 --updates 10 --lr 0.02 --sample-range 0,5 $TASKS --out docs/flux-robustness-losses --quiet
+ml plot-data fit --checkpoint checkpoints/maml-blog-0 --checkpoint checkpoints/random-blog-0 --wave 1,3.14159265 --samples 4 --updates 5 --seed 2 --out docs/blog-fit --quiet
+ml plot-data fit --checkpoint checkpoints/maml-numpy-0 --checkpoint checkpoints/transfer-numpy-0 --checkpoint checkpoints/random-numpy-0 --wave 3,1 --samples 10 --updates 10 --lr 0.01 --seed 3 --out docs/numpy-fit --quiet
+ml plot-data fit --checkpoint checkpoints/daml-blog-0 --wave 1,pi --samples 1 --updates 5 --seed 2 --out docs/daml-fit --quiet
 
 node bin/results-table.js $out > $out/tables.md
 echo "wrote $out/*.json, docs/*.png and $out/tables.md"

@@ -1,90 +1,93 @@
 #!/usr/bin/env node
-// Prints the README's results tables (markdown) from the `metalearn eval --out` reports
-// that bin/reproduce.sh writes, beside the published numbers and the PyTorch peer's.
+// Prints the README's results tables (markdown) from the `metalearn eval --out` reports that
+// bin/reproduce.sh writes: per experiment, a summary (each config's mean over its seeds, with the
+// 95% t-interval over seeds) beside the published numbers, then every run on its own (mean over
+// tasks, the interval a fresh 20 000-task evaluation falls in, tasks that diverged, median).
 // Usage: node bin/results-table.js docs/results > docs/results/tables.md
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 const dir = process.argv[2] ?? 'docs/results';
+/** The size of the fresh evaluation the per-run intervals are for. */
+const FRESH = 20000;
 
-// Published numbers: MAML paper (Finn et al. 2017), Table 2 / figure 2, K = 5, after 1 / 5 / 10 steps.
-// Peer numbers: shared/peers/README.md, torch_sine.py trained and evaluated on this machine
-// (70k or 50k iterations, 500 tasks, 100-point grid, the workload's inner lr).
+// Published numbers: MAML paper (Finn et al. 2017), Table 2 / figure 2, K = 5, after 1 / 5 / 10 steps (its
+// pretrained baseline likewise); Meta-SGD paper (Li et al. 2017), Table 1, 5-shot, one step.
 const EXPERIMENTS = [
-  {
-    file: 'paper-k5.json',
-    title: 'MAML paper, section 5.1: K = 5, SGD 0.01, 600 tasks',
-    steps: [0, 1, 5, 10],
-    reference: {
-      'maml-paper-k5': { published: [null, 0.67, 0.38, 0.35], peer: [2.87, 0.535, 0.308, 0.272] },
-      'transfer-paper': { published: [null, 2.41, 2.23, 2.19], peer: [null, 2.51, 2.16, 2.02] },
-    },
-  },
-  {
-    file: 'paper-k10.json',
-    title: 'MAML paper protocol, K = 10, SGD 0.01, 600 tasks',
-    steps: [0, 1, 5, 10],
-    reference: {
-      'maml-paper': { peer: [2.86, 0.326, null, 0.103] },
-      'fomaml-paper': { peer: [3.27, 0.364, null, 0.108] },
-    },
-  },
-  {
-    file: 'flux.json',
-    title: 'Flux post: K = 10 from [-5, 5], 32 updates of SGD 0.02, 600 tasks',
-    steps: [0, 1, 10, 32],
-    reference: {
-      'fomaml-flux': { peer: [4.12, 0.387, 0.042, null] },
-      'reptile-flux': { peer: [4.11, 0.424, 0.046, null] },
-      'transfer-flux': { peer: [4.13, 4.11, 4.28, null] },
-    },
-  },
-  { file: 'flux-robustness.json', title: 'Flux post robustness test: K = 5 from [0, 5], 10 updates of SGD 0.02, 600 tasks', steps: [0, 1, 5, 10], reference: {} },
-  { file: 'blog.json', title: 'PyTorch post: K = 4, 5 steps of SGD 0.03 on the L1 loss, 600 tasks (grid MSE)', steps: [0, 1, 5], reference: {} },
-  { file: 'numpy.json', title: 'numpy post: K = 10, SGD 0.01, 600 tasks', steps: [0, 1, 5, 10], reference: {} },
-  { file: 'jax.json', title: 'JAX post: K = 20, SGD 0.1, 600 tasks', steps: [0, 1, 5, 10], reference: {} },
-  // Meta-SGD paper (Li et al. 2017), Table 1: models meta-trained with K = 5, tested with K = 5, one step.
-  {
-    file: 'meta-sgd-k5.json',
-    title: 'Meta-SGD paper: 5-shot models tested at K = 5, one step (meta-sgd at its learned rates, maml at 0.01), 600 tasks',
-    steps: [0, 1],
-    reference: { 'meta-sgd-paper': { published: [null, 0.9] }, 'maml-paper-k5': { published: [null, 1.13] } },
-    note: "The published column is the Meta-SGD paper's own: its MAML baseline (1.13) is well above the MAML paper's 0.67 one-step figure and ours, so its setup differs from this protocol; compare the ratio of Meta-SGD to MAML rather than the absolute values.",
-  },
-  { file: 'meta-sgd-k10.json', title: 'The same 5-shot models tested at K = 10, one step, 600 tasks', steps: [0, 1], reference: {} },
-  { file: 'meta-sgd-k20.json', title: 'The same 5-shot models tested at K = 20, one step, 600 tasks', steps: [0, 1], reference: {} },
-  { file: 'daml.json', title: 'DAML (PyTorch post): 1 unlabeled source input per step, 5 steps of 0.03 down the learned loss, 600 tasks (grid MSE)', steps: [0, 1, 5], reference: {} },
+  { file: 'paper-k5.json', title: 'MAML paper, section 5.1: K = 5, SGD 0.01', steps: [0, 1, 5, 10], published: { 'maml-paper-k5': [null, 0.67, 0.38, 0.35], 'transfer-paper': [null, 2.41, 2.23, 2.19] } },
+  { file: 'paper-k10.json', title: 'MAML paper protocol, K = 10, SGD 0.01', steps: [0, 1, 5, 10] },
+  { file: 'paper-k5-random-query.json', title: "MAML paper, K = 5, SGD 0.01, with cbfinn/maml's test loss: the MSE on K = 5 fresh random query points", steps: [0, 1, 5, 10], query: true, published: { 'maml-paper-k5': [null, 0.67, 0.38, 0.35] } },
+  { file: 'meta-sgd-k5.json', title: 'Meta-SGD paper: 5-shot models tested at K = 5, one step (meta-sgd at its learned rates, maml at 0.01)', steps: [0, 1], published: { 'meta-sgd-paper': [null, 0.9], 'maml-paper-k5': [null, 1.13] } },
+  { file: 'meta-sgd-k10.json', title: 'The same 5-shot models tested at K = 10, one step', steps: [0, 1] },
+  { file: 'meta-sgd-k20.json', title: 'The same 5-shot models tested at K = 20, one step', steps: [0, 1] },
+  { file: 'freq-k5.json', title: 'The frequency-varying family (w in [0.8, 1.2]), K = 5, SGD 0.01 (meta-sgd at its learned rates)', steps: [0, 1, 5, 10] },
+  { file: 'flux.json', title: 'Flux post: K = 10 from [-5, 5], 32 updates of SGD 0.02', steps: [0, 1, 10, 32] },
+  { file: 'flux-robustness.json', title: 'Flux post robustness test: K = 5 from [0, 5], 10 updates of SGD 0.02', steps: [0, 1, 5, 10] },
+  { file: 'blog.json', title: 'PyTorch post: K = 4, 5 steps of SGD 0.03 on the L1 loss (grid MSE)', steps: [0, 1, 5] },
+  { file: 'numpy.json', title: 'numpy post: K = 10, SGD 0.01', steps: [0, 1, 5, 10] },
+  { file: 'jax.json', title: 'JAX post: K = 20, SGD 0.1', steps: [0, 1, 5, 10] },
+  { file: 'daml.json', title: 'DAML (PyTorch post): 1 unlabeled source input per step, 5 steps of 0.03 down the learned loss (grid MSE)', steps: [0, 1, 5] },
 ];
 
-const show = (v) => (v === null || v === undefined ? '-' : Number(v).toFixed(3));
-// a mean that overflowed (some tasks' fine-tuning diverged) is stored as null or a huge number
-const showMean = (s) => (s.mean === null || !Number.isFinite(s.mean) || s.mean > 1e3 ? 'diverged' : `${show(s.mean)} +- ${show(s.ci95)}`);
-const refCell = (values) => (values ? values.map(show).join(' / ') : '');
+const num = (v) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.toExponential(2) : v.toFixed(3));
+/** One run at one update: mean +- the 95% interval of a fresh evaluation of FRESH tasks, 1.96 sd sqrt(1/n + 1/FRESH), and the tasks that diverged. */
+function runCell(s) {
+  if (s.diverged === s.n) return `diverged ${s.n}/${s.n}`;
+  const kept = s.n - s.diverged;
+  const interval = 1.96 * s.std * Math.sqrt(1 / kept + 1 / FRESH);
+  return `${num(s.mean)} +- ${num(interval)}${s.diverged ? ` (diverged ${s.diverged}/${s.n})` : ''}`;
+}
+/** A config over its seeds at one update: mean of the runs' means +- the 95% t-interval over seeds, and the tasks that diverged in all. */
+function groupCell(g, runs, u) {
+  const s = g.byUpdate[u];
+  const diverged = runs.reduce((n, r) => n + r[u].diverged, 0);
+  const tasks = runs.reduce((n, r) => n + r[u].n, 0);
+  const note = diverged ? ` (diverged ${diverged}/${tasks})` : '';
+  return s.runs === 0 ? `diverged ${diverged}/${tasks}` : `${num(s.mean)} +- ${num(s.ci95)}${note}`;
+}
 const percent = (v) => `${(100 * v).toFixed(1)}%`;
+const stem = (checkpoint) => basename(checkpoint).replace(/-\d+$/, '');
 
 for (const e of EXPERIMENTS) {
   const path = join(dir, e.file);
   if (!existsSync(path)) continue;
   const report = JSON.parse(readFileSync(path, 'utf8'));
-  const hasPublished = Object.values(e.reference).some((r) => r.published);
-  const hasPeer = Object.values(e.reference).some((r) => r.peer);
-  // task families of discrete phases: the share of tasks whose fit follows the right phase
+  const stats = (r) => (e.query ? r.queryByUpdate : r.byUpdate);
+  const { tasks, seed } = report.settings;
+  const loss = e.query ? 'MSE on 5 random query points' : 'grid MSE';
+  console.log(`**${e.title}** (\`${basename(path)}\`, ${tasks} tasks of --seed ${seed}): mean ${loss} after ${e.steps.join(' / ')} updates\n`);
+  // the summary: a row per config (its seeds together) and per single run
+  const grouped = new Set(report.seedGroups.flatMap((g) => g.members));
+  const header = ['model', 'algo', 'seeds', ...e.steps.map(String)];
+  const published = e.published ?? {};
+  const hasPublished = Object.keys(published).length > 0;
   const hasPhase = report.results.some((r) => r.phaseAccuracy);
-  console.log(`**${e.title}** (\`${basename(path)}\`): mean grid MSE after 0 / ${e.steps.slice(1).join(' / ')} updates, +- 95% CI\n`);
-  const header = ['checkpoint', 'algo', ...e.steps.map((s) => `${s}`)];
   if (hasPublished) header.push(`published (${e.steps.join(' / ')})`);
-  if (hasPeer) header.push(`PyTorch peer (${e.steps.join(' / ')})`);
   if (hasPhase) header.push(`right phase (${e.steps.join(' / ')})`);
-  console.log(`| ${header.join(' | ')} |`);
-  console.log(`|${header.map(() => ' --- ').join('|')}|`);
-  for (const r of report.results) {
-    const name = basename(r.checkpoint);
-    const cells = [name, r.algo ?? "", ...e.steps.map((s) => showMean(r.byUpdate[s]))];
-    if (hasPublished) cells.push(refCell(e.reference[name]?.published));
-    if (hasPeer) cells.push(refCell(e.reference[name]?.peer));
-    if (hasPhase) cells.push(r.phaseAccuracy ? e.steps.map((s) => percent(r.phaseAccuracy[s])).join(' / ') : '');
+  console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|`);
+  const rows = [
+    ...report.seedGroups.map((g) => ({ name: report.results[g.members[0]].algo === null ? `${g.name} (PyTorch peer)` : g.name, result: report.results[g.members[0]], seeds: g.members.length, cells: e.steps.map((u) => groupCell(e.query ? { byUpdate: g.queryByUpdate } : g, g.members.map((i) => stats(report.results[i])), u)), phase: null })),
+    ...report.results
+      .filter((_, i) => !grouped.has(i))
+      .map((r) => ({ name: r.algo === null ? `${basename(r.checkpoint)} (PyTorch peer)` : stem(r.checkpoint), result: r, seeds: 1, cells: e.steps.map((u) => runCell(stats(r)[u])), phase: r.phaseAccuracy })),
+  ];
+  for (const row of rows) {
+    const cells = [row.name, row.result.algo ?? 'PyTorch', String(row.seeds), ...row.cells];
+    if (hasPublished) cells.push((published[row.name] ?? []).map(num).join(' / '));
+    if (hasPhase) cells.push(row.phase ? e.steps.map((u) => percent(row.phase[u])).join(' / ') : '');
     console.log(`| ${cells.join(' | ')} |`);
   }
+  // every run of a config with several seeds, on its own
+  if (report.seedGroups.length) {
+    console.log(`\nEach run (mean +- the 95% interval of a fresh evaluation of ${FRESH} tasks; median):\n`);
+    const runHeader = ['run', ...e.steps.map(String), `median (${e.steps.join(' / ')})`];
+    console.log(`| ${runHeader.join(' | ')} |\n|${runHeader.map(() => ' --- ').join('|')}|`);
+    for (const g of report.seedGroups) {
+      for (const i of g.members) {
+        const r = report.results[i];
+        console.log(`| ${basename(r.checkpoint)} | ${e.steps.map((u) => runCell(stats(r)[u])).join(' | ')} | ${e.steps.map((u) => num(stats(r)[u].median)).join(' / ')} |`);
+      }
+    }
+  }
   console.log('');
-  if (e.note) console.log(`${e.note}\n`);
 }
