@@ -95,13 +95,22 @@ forEachBackend('evaluation statistics', (backend) => {
     disposeEvalSet(set);
   });
 
-  it('fine-tuning with predictions kept leaves the tensor count as it was', () => {
+  it('fine-tuning with predictions kept leaves the tensor count as it was; the predictions of update u give its losses', () => {
     const params = constantModel([8], 0.5);
     const set = makeEvalSet(BASE, { tasks: 3, samples: 4, seed: 5 });
     const before = tf.memory().numTensors;
-    const r = fineTune(params, set, { updates: 2, lr: 0.01, loss: 'mse', activation: 'relu', keepPredictions: true });
-    assert.equal(r.predictionsAfter!.length, 3 * GRID_POINTS);
+    const r = fineTune(params, set, { updates: 2, lr: 0.1, loss: 'mse', activation: 'relu', keepPredictions: true });
     assert.equal(tf.memory().numTensors, before);
+    assert.deepEqual(r.predictions!.map((p) => p.length), [3, 3, 3].map((t) => t * GRID_POINTS));
+    assert.ok(r.predictions![0].every((v) => v === 0.5) && r.predictions![2].some((v) => v !== 0.5), 'the constant model, then its fine-tuned predictions');
+    const y = set.grid.y.dataSync();
+    r.predictions!.forEach((pred, u) => {
+      for (let t = 0; t < 3; t++) {
+        const rows = Array.from({ length: GRID_POINTS }, (_, i) => t * GRID_POINTS + i);
+        const mse = rows.reduce((sum, i) => sum + (pred[i] - y[i]) ** 2, 0) / GRID_POINTS;
+        assert.ok(Math.abs(mse - r.losses[u][t]) <= 1e-5 * mse, `update ${u}, task ${t}: ${mse} against ${r.losses[u][t]}`);
+      }
+    });
     disposeEvalSet(set);
     tf.dispose(params);
   });
