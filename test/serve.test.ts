@@ -233,4 +233,22 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     assert.match((await page.locator('#panels').textContent()) ?? '', /100 bytes, the manifest needs/);
     assert.equal((await results())['daml-blog-0'].adaptation, 'learned loss', 'the other run still computes');
   });
+
+  it('follows a run that is still training: a newer checkpoint committed meanwhile is read again, its curve longer', async () => {
+    const train = (...args: string[]) => {
+      const r = runCli(scratch, 'train', ...args, '--quiet');
+      assert.equal(r.code, 0, r.stderr);
+    };
+    train('--algo', 'maml', '--hidden', '8,8', '--iterations', '20', '--eval-every', '10', '--val-tasks', '20', '--checkpoint-every', '10', '--out-dir', runs, '--name', 'live');
+    await page.reload();
+    await page.waitForFunction(() => (window as any).metalearn?.ready);
+    await page.locator('#runs input[value="live"]').check();
+    const curveLength = () => page.evaluate(() => (window as any).metalearn.state.runs.get('live').loaded?.model.curve.validation.length as number | undefined);
+    await page.waitForFunction(() => (window as any).metalearn.state.runs.get('live').loaded);
+    const before = (await curveLength())!;
+    train('--resume', join(runs, 'live'), '--iterations', '40');
+    await page.waitForFunction((n) => ((window as any).metalearn.state.runs.get('live').loaded?.model.curve.validation.length ?? 0) > n, before, { timeout: 30000 });
+    assert.match((await page.locator('#runs').textContent()) ?? '', /live\s*maml, 1-8-8-1 relu, K=10, inner lr 0\.01 x1, iteration 40/);
+    assert.ok((await results()).live, 'and fine-tuned again');
+  });
 });

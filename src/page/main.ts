@@ -411,9 +411,11 @@ function render(): void {
         div.append(p);
       }
     }
+    // up to three panels side by side, as wide as the page allows
+    const across = Math.min(3, groups.length || 1);
     const canvas = document.createElement('canvas');
-    canvas.width = state.overlay || state.selected.length <= 1 ? 640 : 420;
-    canvas.height = state.overlay || state.selected.length <= 1 ? 360 : 260;
+    canvas.width = Math.max(300, Math.min(640, Math.floor((panels.clientWidth - 14 * across) / across) - 8));
+    canvas.height = Math.round(canvas.width * 0.6);
     div.prepend(title);
     div.append(canvas);
     panels.append(div);
