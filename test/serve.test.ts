@@ -126,8 +126,8 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     for (const name of ['maml-paper-k5', 'reptile-paper', 'transfer-paper', 'meta-sgd-paper', 'daml-blog-0']) cpSync(join(committed, name), join(runs, name), { recursive: true });
     cpSync(join(committed, 'transfer-paper'), join(runs, 'truncated'), { recursive: true });
     truncateSync(runFiles(join(runs, 'truncated')).weights, 100);
-    cpSync(join(committed, 'transfer-paper'), join(runs, 'no-weights'), { recursive: true });
-    rmSync(runFiles(join(runs, 'no-weights')).weights);
+    cpSync(join(committed, 'transfer-paper'), join(runs, 'weightless'), { recursive: true });
+    rmSync(runFiles(join(runs, 'weightless')).weights);
     cli = startCli(scratch, 'serve', '--port', '0', '--checkpoints', runs);
     url = await new Promise<string>((done, fail) => {
       let out = '';
@@ -152,7 +152,7 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
   });
 
   const results = () => page.evaluate(() => Object.fromEntries([...(window as any).metalearn.state.results].map(([name, r]: [string, any]) => [name, { adaptation: r.adaptation, losses: r.byUpdate.map((s: any) => s.mean) }]))) as Promise<Record<string, PageResult>>;
-  const pageState = () => page.evaluate(() => ({ ...(window as any).metalearn.state, runs: undefined, results: undefined })) as Promise<{ points: number[]; xRange: [number, number]; backend: string; wave: { amplitude: number; phase: number; frequency: number }; updates: number; computed: number }>;
+  const pageState = () => page.evaluate(() => ({ ...(window as any).metalearn.state, runs: undefined, results: undefined })) as Promise<{ points: number[]; xRange: [number, number]; backend: string; wave: { amplitude: number; phase: number; frequency: number }; updates: number; computed: number; selected: string[] }>;
 
   /** Clicks the wave panel at these x (the page rounds a click to 0.01; a click on a point removes it); returns the points the page then holds. */
   async function clickPoints(xs: number[], expected: number): Promise<number[]> {
@@ -191,6 +191,7 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     const list = (await page.locator('#runs').textContent()) ?? '';
     assert.match(list, /maml-paper-k5\s*maml, 1-40-40-1 relu, K=5, inner lr 0\.01 x1, iteration 70000/);
     assert.match(list, /daml-blog-0\s*daml, 1-32-32-1 relu/);
+    assert.deepEqual((await pageState()).selected, ['maml-paper-k5', 'reptile-paper', 'transfer-paper'], 'a new page compares maml, reptile and transfer of one task family');
     const chosen = ['maml-paper-k5', 'reptile-paper', 'transfer-paper', 'meta-sgd-paper'];
     for (const name of chosen) await page.locator(`#runs input[value="${name}"]`).check();
     await page.waitForFunction((n) => (window as any).metalearn.state.results.size === n, chosen.length);
@@ -225,11 +226,11 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
 
   it('a damaged or incomplete checkpoint is an error on the page, and the page goes on', async () => {
     await page.locator('#runs input[value="truncated"]').check();
-    await page.locator('#runs input[value="no-weights"]').check();
+    await page.locator('#runs input[value="weightless"]').check();
     await page.waitForFunction(() => (document.getElementById('runs')!.textContent ?? '').includes('is missing'));
     const list = (await page.locator('#runs').textContent()) ?? '';
     assert.match(list, /checkpoint checkpoints\/truncated: checkpoints\/truncated\/weights-\d+\.bin: 100 bytes, the manifest needs \d+ \(truncated or from another model\)/);
-    assert.match(list, /checkpoint checkpoints\/no-weights: checkpoints\/no-weights\/weights-\d+\.bin is missing \(404/);
+    assert.match(list, /checkpoint checkpoints\/weightless: checkpoints\/weightless\/weights-\d+\.bin is missing \(404/);
     assert.match((await page.locator('#panels').textContent()) ?? '', /100 bytes, the manifest needs/);
     assert.equal((await results())['daml-blog-0'].adaptation, 'learned loss', 'the other run still computes');
   });

@@ -30,6 +30,8 @@ interface Listed {
   summary: string;
   /** Its config's description, if any. */
   description: string;
+  /** Its saved config (none for a plain layers model). */
+  config?: Partial<TrainConfig>;
   /** Why it cannot be used: missing or damaged files, as parseRun words it. */
   error?: string;
   loaded?: LoadedRun;
@@ -130,7 +132,8 @@ async function listRuns(): Promise<void> {
       }
     }
     const description = String(json.userDefinedMetadata?.metalearn?.config?.description ?? '');
-    state.runs.set(name, { name, summary: problem ? '' : summarize(json), description, ...(problem ? { error: problem } : {}) });
+    const config = json.userDefinedMetadata?.metalearn?.config as Partial<TrainConfig> | undefined;
+    state.runs.set(name, { name, summary: problem ? '' : summarize(json), description, ...(config ? { config } : {}), ...(problem ? { error: problem } : {}) });
   }
   renderRunList();
 }
@@ -508,6 +511,17 @@ function bindControls(): void {
   });
 }
 
+/** What a new page shows: the first maml run, with a reptile and a transfer run of the same task family, when there are such. */
+function firstComparison(): string[] {
+  const family = (c?: Partial<TrainConfig>) => JSON.stringify([c?.amplitude, c?.phase, c?.phases, c?.frequency, c?.xRange]);
+  const runs = [...state.runs.values()].filter((r) => !r.error && r.config);
+  for (const maml of runs.filter((r) => r.config!.algo === 'maml')) {
+    const others = (['reptile', 'transfer'] as const).map((algo) => runs.find((r) => r.config!.algo === algo && family(r.config) === family(maml.config)));
+    if (others.every(Boolean)) return [maml.name, ...others.map((r) => r!.name)];
+  }
+  return [];
+}
+
 async function start(): Promise<void> {
   // the wasm backend's own binaries, from node_modules; cpu where WebAssembly does not start
   setWasmPaths('/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
@@ -521,7 +535,8 @@ async function start(): Promise<void> {
   $('runtime').textContent = `TensorFlow.js ${tf.version.tfjs} on ${backend === 'wasm' ? `wasm (${kernels} kernels)` : backend}`;
   bindControls();
   await listRuns();
-  const wanted = new URLSearchParams(location.search).getAll('run');
+  const asked = new URLSearchParams(location.search).getAll('run');
+  const wanted = asked.length ? asked : firstComparison();
   for (const name of wanted) if (state.runs.has(name)) await choose(name, true);
   renderRunList();
   compute();
