@@ -7,7 +7,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { dirname, extname, join, sep } from 'node:path';
+import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The package's root folder (dist/src/serve.js is two levels below it). */
@@ -125,7 +125,7 @@ export function pageServer(o: PageServerOptions): Server {
     const segments = pathSegments(req.url ?? '/');
     if (segments.length === 1 && segments[0] === '') return send(res, req, join(PACKAGE_ROOT, 'page', 'index.html'), false);
     if (segments.length === 2 && segments[0] === 'checkpoints' && segments[1] === '') {
-      const body = JSON.stringify({ folder: o.checkpoints, runs: await listRuns(o.checkpoints) });
+      const body = JSON.stringify({ folder: relative(process.cwd(), o.checkpoints) || '.', runs: await listRuns(o.checkpoints) });
       res.writeHead(200, { 'Content-Type': CONTENT_TYPES['.json'], 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../src/checkpoint.js';
 import { defaultsFor } from '../src/config.js';
@@ -29,6 +29,7 @@ function constantModel(hidden: number[], c: number): tf.Tensor[] {
 }
 
 describe('task draws', () => {
+  before(() => tf.setBackend('cpu'));
   it('a fixed frequency draws nothing (the tasks of w = 1 are those of w = 2 but for w); a range draws w uniformly within it', () => {
     const draw = (frequency: [number, number]) => sampleTasks(new Rng(9), { ...BASE, frequency }, 2000);
     const [one, two, range] = [draw([1, 1]), draw([2, 2]), draw([0.8, 1.2])];
@@ -50,6 +51,20 @@ describe('task draws', () => {
     const qx = withQuery.query!.x.dataSync();
     assert.ok(qx.every((x) => x >= -5 && x <= 5) && qx.some((x, i) => x !== withQuery.support.x.dataSync()[i]), 'fresh points of the x range');
     [plain, withQuery].forEach(disposeEvalSet);
+  });
+});
+
+describe('eval --points', () => {
+  before(() => tf.setBackend('cpu'));
+  it("fine-tunes one wave on its values at the given x, --samples their count; refused without --wave or with another --samples", () => {
+    const settings = resolveEvalConfig({ wave: [2, 0.5], points: [1, -2.5, 3] });
+    assert.equal(settings.samples, 3);
+    const set = makeEvalSet(BASE, { tasks: [{ amplitude: 2, phase: 0.5, frequency: 1 }], samples: 3, seed: 1, supportX: settings.points });
+    assert.deepEqual([...set.support.x.dataSync()], [1, -2.5, 3]);
+    set.support.y.dataSync().forEach((y, i) => assert.ok(Math.abs(y - 2 * Math.sin([1, -2.5, 3][i] + 0.5)) < 1e-6));
+    disposeEvalSet(set);
+    assert.throws(() => resolveEvalConfig({ points: [1] }), /--points\) needs --wave/);
+    assert.throws(() => resolveEvalConfig({ wave: [1, 0], points: [1, 2], samples: 3 }), /'samples' \(--samples\) is 3, and --points gives 2 points/);
   });
 });
 
