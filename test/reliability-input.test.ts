@@ -103,7 +103,7 @@ describe('bad input: numbers', () => {
     assertTrainRefused(['--algo', 'maml', '--support-grid', '--query-grid'], /'queryGrid' \(--query-grid\) support and query would be the same grid points/);
     assertTrainRefused(['--support', '1e7', '--hidden', '8000,8000'], /'support' \(--support\) meta-batch x support is 25 x 10000000, more than 16777216/, /'hidden' \(--hidden\) tasks \(meta-batch or val-tasks\) x parameters is 100 x 64032001/);
     assertTrainRefused(['--hidden', '70000', '--meta-batch', '1e6'], /'metaBatch' \(--meta-batch\) must be at most 100000/, /'hidden'\[0\] \(--hidden\) must be at most 65536/);
-    assertEvalRefused(['--samples', '1e11'], /'samples' \(--samples\) tasks x samples is 600 x 100000000000/);
+    assertEvalRefused(['--samples', '1e11'], /'samples' \(--samples\) tasks x samples is 20000 x 100000000000/);
   });
 });
 
