@@ -338,7 +338,7 @@ function drawWave(canvas: HTMLCanvasElement, names: string[]): void {
     const x = round2(f.x(e.clientX - rect.left));
     if (x < state.xRange[0] || x > state.xRange[1]) return;
     const near = state.points.findIndex((p) => Math.abs(f.px(p) - f.px(x)) < 7);
-    state.points = near >= 0 ? state.points.filter((_, i) => i !== near) : [...state.points, x];
+    state.points = near >= 0 ? state.points.filter((_, i) => i !== near) : [...state.points, x].sort((a, b) => a - b);
     compute();
   };
 }
@@ -459,7 +459,7 @@ function bindControls(): void {
     const lo = Math.max(state.xRange[0], Number($<HTMLInputElement>('sample-lo').value));
     const hi = Math.min(state.xRange[1], Number($<HTMLInputElement>('sample-hi').value));
     if (!(k >= 1 && k <= 100 && lo < hi)) return;
-    state.points = [...sampleInputs(new Rng(`page ${Date.now()}`), 1, k, [lo, hi], false)].map(round2);
+    state.points = [...sampleInputs(new Rng(`page ${Date.now()}`), 1, k, [lo, hi], false)].map(round2).sort((a, b) => a - b);
     compute();
   });
   $('clear').addEventListener('click', () => {
@@ -492,21 +492,21 @@ function bindControls(): void {
     render();
   });
   let playing: number | null = null;
-  $('play').addEventListener('click', () => {
-    if (playing !== null) {
-      clearInterval(playing);
-      playing = null;
-      return;
-    }
+  const play = $('play');
+  const stop = () => {
+    if (playing !== null) clearInterval(playing);
+    playing = null;
+    play.textContent = '▶';
+  };
+  play.addEventListener('click', () => {
+    if (playing !== null) return stop();
+    play.textContent = '❚❚';
     state.step = 0;
     playing = window.setInterval(() => {
       step.value = String(state.step);
       render();
-      if (state.step >= state.updates && playing !== null) {
-        clearInterval(playing);
-        playing = null;
-      }
-      state.step++;
+      if (state.step >= state.updates) stop();
+      else state.step++;
     }, 200);
   });
 }
