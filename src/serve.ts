@@ -54,7 +54,7 @@ class HttpError extends Error {
 }
 
 /** The decoded segments of a request path; refuses traversal however it is spelled. */
-export function pathSegments(rawUrl: string): string[] {
+function pathSegments(rawUrl: string): string[] {
   const path = rawUrl.split(/[?#]/)[0];
   if (!path.startsWith('/')) throw new HttpError(400, 'the path must start with /');
   const raw = path.slice(1).split('/');

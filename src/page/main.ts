@@ -110,7 +110,7 @@ async function loadRun(name: string): Promise<LoadedRun> {
 }
 
 /** "maml, 1-40-40-1 relu, K=10, inner lr 0.01 x1, iteration 70000": what a run is, from model.json's metadata. */
-function summarize(json: LayersModelJson): string {
+function describeRun(json: LayersModelJson): string {
   const meta = json.userDefinedMetadata?.metalearn;
   if (!meta?.config) return 'plain layers model (fine-tuned by plain SGD)';
   const c = meta.config as Partial<TrainConfig>;
@@ -133,7 +133,7 @@ async function listRuns(): Promise<void> {
     }
     const description = String(json.userDefinedMetadata?.metalearn?.config?.description ?? '');
     const config = json.userDefinedMetadata?.metalearn?.config as Partial<TrainConfig> | undefined;
-    state.runs.set(name, { name, summary: problem ? '' : summarize(json), description, ...(config ? { config } : {}), ...(problem ? { error: problem } : {}) });
+    state.runs.set(name, { name, summary: problem ? '' : describeRun(json), description, ...(config ? { config } : {}), ...(problem ? { error: problem } : {}) });
   }
   renderRunList();
 }
@@ -192,7 +192,7 @@ async function poll(): Promise<void> {
       const fresh = await loadRun(name);
       disposeModel(run.loaded.model);
       run.loaded = fresh;
-      run.summary = summarize(json);
+      run.summary = describeRun(json);
       delete run.error;
       changed = true;
     } catch (e) {
@@ -398,7 +398,7 @@ function render(): void {
     const div = document.createElement('div');
     div.className = 'panel';
     const title = document.createElement('h2');
-    title.innerHTML = names.length ? '' : 'choose checkpoints on the left';
+    title.textContent = names.length ? '' : 'choose checkpoints on the left';
     for (const name of names) {
       const r = state.results.get(name);
       const span = document.createElement('span');
