@@ -3,7 +3,7 @@
 // `metalearn eval --wave --points` computes for the same clicked points.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,25 @@ const CHROMIUM = '/usr/bin/chromium';
 const committed = fileURLToPath(new URL('../../checkpoints/', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-serve-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/**
+ * The first committed run (by name) of an algorithm: on the MAML paper's task family (A in
+ * [0.1, 5], phase in [0, pi], x in [-5, 5], w = 1), or daml on its own. Chosen by what its
+ * model.json says, not by name: runs are renamed as experiments are re-run.
+ */
+function committedRun(algo: string): string {
+  const paper = JSON.stringify([[0.1, 5], [0, Math.PI], null, [1, 1], [-5, 5]]);
+  const name = readdirSync(committed)
+    .sort()
+    .find((dir) => {
+      const model = join(committed, dir, 'model.json');
+      if (!existsSync(model)) return false;
+      const c = JSON.parse(readFileSync(model, 'utf8')).userDefinedMetadata?.metalearn?.config;
+      return c?.algo === algo && (algo === 'daml' || JSON.stringify([c.amplitude, c.phase, c.phases ?? null, c.frequency ?? [1, 1], c.xRange]) === paper);
+    });
+  assert.ok(name, `no committed ${algo} run under ${committed}`);
+  return join(committed, name);
+}
 
 /** A GET (or another method) of a raw path, sent as written (no client-side normalisation of .. or %2e). */
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: Buffer }> {
@@ -40,7 +59,7 @@ describe('serve: the server', () => {
   before(async () => {
     mkdirSync(join(scratch, 'secret'));
     writeFileSync(join(scratch, 'secret', 'model.json'), '{"secret": true}');
-    cpSync(join(committed, 'transfer-paper'), join(runs, 'a'), { recursive: true });
+    cpSync(committedRun('transfer'), join(runs, 'a'), { recursive: true });
     symlinkSync(join(scratch, 'secret'), join(runs, 'out')); // a run directory that is a symlink out
     symlinkSync(join(scratch, 'secret', 'model.json'), join(runs, 'a', 'leak.json')); // a file that is one
     server = pageServer({ checkpoints: runs });
@@ -123,10 +142,11 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
   let page: Page;
   let url: string;
   before(async () => {
-    for (const name of ['maml-paper-k5', 'reptile-paper', 'transfer-paper', 'meta-sgd-paper', 'daml-blog-0']) cpSync(join(committed, name), join(runs, name), { recursive: true });
-    cpSync(join(committed, 'transfer-paper'), join(runs, 'truncated'), { recursive: true });
+    // each committed run copied under its algorithm's name; two damaged copies
+    for (const algo of ['maml', 'reptile', 'transfer', 'meta-sgd', 'daml']) cpSync(committedRun(algo), join(runs, algo), { recursive: true });
+    cpSync(committedRun('transfer'), join(runs, 'truncated'), { recursive: true });
     truncateSync(runFiles(join(runs, 'truncated')).weights, 100);
-    cpSync(join(committed, 'transfer-paper'), join(runs, 'weightless'), { recursive: true });
+    cpSync(committedRun('transfer'), join(runs, 'weightless'), { recursive: true });
     rmSync(runFiles(join(runs, 'weightless')).weights);
     cli = startCli(scratch, 'serve', '--port', '0', '--checkpoints', runs);
     url = await new Promise<string>((done, fail) => {
@@ -189,10 +209,9 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     await page.waitForFunction(() => (window as any).metalearn?.ready);
     assert.match(await page.locator('#runtime').textContent() ?? '', /TensorFlow\.js 4\.22\.0 on (wasm|cpu)/);
     const list = (await page.locator('#runs').textContent()) ?? '';
-    assert.match(list, /maml-paper-k5\s*maml, 1-40-40-1 relu, K=5, inner lr 0\.01 x1, iteration 70000/);
-    assert.match(list, /daml-blog-0\s*daml, 1-32-32-1 relu/);
-    assert.deepEqual((await pageState()).selected, ['maml-paper-k5', 'reptile-paper', 'transfer-paper'], 'a new page compares maml, reptile and transfer of one task family');
-    const chosen = ['maml-paper-k5', 'reptile-paper', 'transfer-paper', 'meta-sgd-paper'];
+    for (const algo of ['maml', 'reptile', 'transfer', 'meta-sgd', 'daml']) assert.match(list, new RegExp(`${algo}\\s*${algo}, 1-[\\d-]+-1 (relu|tanh), K=\\d+, inner lr [\\d.]+ x\\d+, iteration \\d+`));
+    assert.deepEqual((await pageState()).selected, ['maml', 'reptile', 'transfer'], 'a new page compares maml, reptile and transfer of one task family');
+    const chosen = ['maml', 'reptile', 'transfer', 'meta-sgd'];
     for (const name of chosen) await page.locator(`#runs input[value="${name}"]`).check();
     await page.waitForFunction((n) => (window as any).metalearn.state.results.size === n, chosen.length);
     const points = await clickPoints([0.6, 1.5, 2.5, 3.4, 4.4], 5); // the right half of the wave
@@ -200,28 +219,32 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     assert.ok(points.every((x) => x > 0), `${points}`);
     const fromPage = await results();
     assert.deepEqual(Object.values(fromPage).map((r) => r.adaptation), ['sgd', 'sgd', 'sgd', 'learned rates']);
-    assert.ok(fromPage['maml-paper-k5'].losses[10] < fromPage['transfer-paper'].losses[10] / 2, 'maml adapts, transfer hardly');
+    assert.ok(fromPage.maml.losses[10] < fromPage.transfer.losses[10] / 2, 'maml adapts, transfer hardly');
     assertAgree(fromPage, evalLosses(chosen, await pageState()));
     // a clicked point again removes it, and the losses follow
     assert.deepEqual(await clickPoints([points[4]], 4), points.slice(0, 4));
     const four = await pageState();
-    assertAgree(await results(), evalLosses(['maml-paper-k5'], four));
+    assertAgree(await results(), evalLosses(['maml'], four));
   });
 
   it("fine-tunes daml down its learned loss at unlabeled inputs of its source domains, as eval does, and shows them", async () => {
-    for (const name of ['maml-paper-k5', 'reptile-paper', 'transfer-paper', 'meta-sgd-paper']) await page.locator(`#runs input[value="${name}"]`).uncheck();
-    await page.locator('#runs input[value="daml-blog-0"]').check();
+    for (const name of ['maml', 'reptile', 'transfer', 'meta-sgd']) await page.locator(`#runs input[value="${name}"]`).uncheck();
+    await page.locator('#runs input[value="daml"]').check();
     await page.locator('#amplitude').fill('1');
     await page.locator('#phase').fill('3.14');
     await page.waitForFunction(() => (window as any).metalearn.state.wave.phase === 3.14 && (window as any).metalearn.state.results.size === 1);
     const s = await pageState();
-    assert.deepEqual(s.xRange.map((v) => +v.toFixed(4)), [-6.2832, 6.2832], "daml's own x range");
+    const config = JSON.parse(readFileSync(join(runs, 'daml', 'model.json'), 'utf8')).userDefinedMetadata.metalearn.config as { xRange: number[]; phases: number[]; sourceRanges: number[][] };
+    assert.deepEqual(s.xRange, config.xRange, "daml's own x range");
     const fromPage = await results();
-    assert.equal(fromPage['daml-blog-0'].adaptation, 'learned loss');
-    assertAgree(fromPage, evalLosses(['daml-blog-0'], s));
-    const inputs = await page.evaluate(() => (window as any).metalearn.state.results.get('daml-blog-0').inputsByUpdate as number[][]);
+    assert.equal(fromPage.daml.adaptation, 'learned loss');
+    assertAgree(fromPage, evalLosses(['daml'], s));
+    const inputs = await page.evaluate(() => (window as any).metalearn.state.results.get('daml').inputsByUpdate as number[][]);
     assert.equal(inputs.length, s.updates);
-    assert.ok(inputs.flat().every((x) => x >= -Math.PI / 2 && x <= -Math.PI / 4), `the source domain of phase pi: ${inputs.flat()}`);
+    // the source domain of its phase nearest 3.14 ([-pi/2, -pi/4] for the PyTorch post's phase pi)
+    const nearest = config.phases.reduce((best, p, i) => (Math.abs(p - 3.14) < Math.abs(config.phases[best] - 3.14) ? i : best), 0);
+    const [lo, hi] = config.sourceRanges[nearest];
+    assert.ok(inputs.flat().every((x) => x >= lo && x <= hi), `the source domain [${lo}, ${hi}]: ${inputs.flat()}`);
   });
 
   it('a damaged or incomplete checkpoint is an error on the page, and the page goes on', async () => {
@@ -232,7 +255,7 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     assert.match(list, /checkpoint checkpoints\/truncated: checkpoints\/truncated\/weights-\d+\.bin: 100 bytes, the manifest needs \d+ \(truncated or from another model\)/);
     assert.match(list, /checkpoint checkpoints\/weightless: checkpoints\/weightless\/weights-\d+\.bin is missing \(404/);
     assert.match((await page.locator('#panels').textContent()) ?? '', /100 bytes, the manifest needs/);
-    assert.equal((await results())['daml-blog-0'].adaptation, 'learned loss', 'the other run still computes');
+    assert.equal((await results()).daml.adaptation, 'learned loss', 'the other run still computes');
   });
 
   it('follows a run that is still training: a newer checkpoint committed meanwhile is read again, its curve longer', async () => {
