@@ -22,7 +22,8 @@ import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { runtime, useBackend } from './backend.js';
 import { runtimeChoice, runtimeOptions } from './commands/runtime.js';
-import { readConfigFile, resolveConfig, type TrainConfig } from './config.js';
+import { resolveConfig, type TrainConfig } from './config.js';
+import { readConfigFile } from './config-file.js';
 import { useKernels, type KernelSet } from './kernels/index.js';
 import { freshTrainable, metaIteration } from './train.js';
 

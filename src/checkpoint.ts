@@ -1,78 +1,20 @@
-// The files of a run directory, and their one commit point. A checkpoint of iteration i is
-//   weights-<i>.bin    the MLP's weights, float32, in the layers manifest's order
-//   extras-<i>.bin     the learner's own tensors (meta-sgd's rates, daml's network), when it has any
-//   state-<i>.json     what only a resume needs: meta-optimizer state, random stream, unfinished curve window, time
-//   curve-<i>.json     the training curve up to iteration i
-//   model.json         the commit: a TF.js layers model (tf.loadLayersModel reads it) whose weights
-//                      manifest names weights-<i>.bin and whose userDefinedMetadata.metalearn holds
-//                      the iteration, the config, what computed it and the names of the other files
-// written in that order, model.json renamed into place last; the files of other iterations are
-// removed after it. A reader follows model.json, so it sees one iteration, whole, whatever instant a
-// writer was killed at. Every fact is stored once: the weights in their .bin, the config and
-// iteration in model.json, only what a resume needs in state-<i>.json.
+// Writing a run directory's checkpoint, and its one commit point; reading it from disk. The files
+// and the checks a reader makes are run-format.ts's (the page reads them over HTTP with the same
+// checks). A checkpoint's files are written in the order weights, extras, state, curve, then
+// model.json, which names them, renamed into place last; the files of other iterations are removed
+// after it. A reader follows model.json, so it sees one iteration, whole, whatever instant a writer
+// was killed at.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { z } from 'zod';
-import { LEARNERS, type Extras } from './algorithms/index.js';
-import { savedConfig, validateConfig, type TrainConfig } from './config.js';
+import { basename, dirname, join } from 'node:path';
+import { savedConfig } from './config.js';
 import { UsageError } from './errors.js';
 import { describeFsError, removeTempFiles, writeFileAtomic } from './fsutil.js';
-import type { KernelSet } from './kernels/index.js';
-import { MAX_PARAMS, MAX_UNITS } from './limits.js';
 import type { RunLock } from './lock.js';
 import { layerSizes, paramShapes, type Activation } from './model.js';
-import type { OptimizerState } from './optim.js';
-import type { RngState } from './rng.js';
+import { filesNamedBy, FORMAT_VERSION, MODEL_FILE, modelOf, parseRun, readRunJson, RunFileError, type Curve, type LayersModelJson, type LoadedModel, type Metadata, type ResumeState, type Run, type RunFiles, type RunInfo } from './run-format.js';
 import { VERSION } from './version.js';
 
-export const FORMAT_VERSION = 2;
-export const MODEL_FILE = 'model.json';
-
-export interface CurvePoint {
-  iteration: number;
-  metaLoss: number;
-  seconds: number;
-}
-
-export interface ValidationPoint {
-  iteration: number;
-  /** Mean grid MSE of the validation tasks before and after valUpdates fine-tuning steps. */
-  before: number;
-  after: number;
-  seconds: number;
-}
-
-export interface Curve {
-  train: CurvePoint[];
-  validation: ValidationPoint[];
-}
-
-/** How a checkpoint was made: what model.json records beside the layers model. */
-export interface RunInfo {
-  iteration: number;
-  config: TrainConfig;
-  backend: string;
-  kernels: KernelSet;
-  metalearnVersion: string;
-}
-
-/** What only a resume needs. */
-export interface ResumeState {
-  optimizer: OptimizerState;
-  rng: RngState;
-  /** Meta-losses of the curve window under way: their sum and count. */
-  window: { sum: number; count: number };
-  /** Wall time of the run so far. */
-  seconds: number;
-}
-
-/** userDefinedMetadata.metalearn of model.json. */
-interface Metadata extends Omit<RunInfo, 'config'> {
-  formatVersion: number;
-  config: Partial<TrainConfig>;
-  files: { state: string; curve: string; extras?: string };
-}
+export * from './run-format.js';
 
 const fileName = (kind: 'weights' | 'extras' | 'state' | 'curve', iteration: number) => `${kind}-${String(iteration).padStart(7, '0')}.${kind === 'weights' || kind === 'extras' ? 'bin' : 'json'}`;
 /** Files of a checkpoint other than model.json. */
@@ -154,180 +96,28 @@ export const FORMAT_1_FILES = ['weights.bin', 'state.json', 'curve.json', 'extra
 export function cleanRunDir(dir: string): void {
   removeTempFiles(dir);
   if (!existsSync(join(dir, MODEL_FILE))) return;
-  const json = readJson(join(dir, MODEL_FILE), `run ${dir}`) as { weightsManifest?: { paths?: string[] }[]; userDefinedMetadata?: { metalearn?: Partial<Metadata> } };
-  const meta = json.userDefinedMetadata?.metalearn;
-  if (meta?.formatVersion !== FORMAT_VERSION) return; // another format: loadRun says what to do with it
-  const kept = new Set([...(json.weightsManifest?.flatMap((g) => g.paths ?? []).map((p) => p.replace(/^\.\//, '')) ?? []), ...Object.values(meta.files ?? {})]);
+  const json = readJson(join(dir, MODEL_FILE), `run ${dir}`) as LayersModelJson;
+  if (json.userDefinedMetadata?.metalearn?.formatVersion !== FORMAT_VERSION) return; // another format: loadRun says what to do with it
+  const kept = new Set(filesNamedBy(json));
   for (const name of readdirSync(dir)) if ((CHECKPOINT_FILE.test(name) && !kept.has(name)) || FORMAT_1_FILES.includes(name)) rmSync(join(dir, name), { force: true });
 }
 
-export function readJson(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${what}: cannot read ${path}: ${describeFsError(e)}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`${what}: ${path} is not valid JSON (${(e as Error).message})`);
-  }
-}
-
-/** A run directory, read and checked, before any tensor exists. */
-export interface Run {
-  dir: string;
-  hidden: number[];
-  activation: Activation;
-  /** The MLP's weights, one array per param (shapes: paramShapes(hidden)). */
-  weights: Float32Array[];
-  /** Null for a plain layers model (e.g. written by the PyTorch peer), which has only weights. */
-  info: RunInfo | null;
-  /** The learner's own tensors by group, shapes from its config. */
-  extras: Record<string, { shape: number[]; values: Float32Array }[]>;
-  resume: ResumeState | null;
-  curve: Curve | null;
-}
-
-interface DenseConfig {
-  units?: unknown;
-  activation?: unknown;
-  use_bias?: unknown;
-}
-
-interface LayersModelJson {
-  modelTopology?: { config?: { layers?: { class_name?: string; config?: DenseConfig }[] } };
-  weightsManifest?: { paths?: string[]; weights?: { name: string; shape: number[]; dtype?: string }[] }[];
-  userDefinedMetadata?: { metalearn?: Partial<Metadata> };
-}
-
-const encodedSlot = z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()).max(8), data: z.string() });
-const byte = z.number().int().min(0).max(255);
-const resumeShape = z.object({
-  optimizer: z.object({ step: z.number().int().nonnegative(), slots: z.array(encodedSlot) }),
-  rng: z.object({ i: byte, j: byte, S: z.array(byte).length(256) }), // seedrandom's ARC4 state
-  window: z.object({ sum: z.number().finite(), count: z.number().int().nonnegative() }),
-  seconds: z.number().nonnegative(),
-});
-const point = { iteration: z.number().int().nonnegative(), seconds: z.number() };
-const curveShape = z.object({
-  train: z.array(z.object({ ...point, metaLoss: z.number() })),
-  validation: z.array(z.object({ ...point, before: z.number(), after: z.number() })),
-});
-
-/** A curve file's content, checked (its points only: other keys, such as format 1's, are dropped). */
-export function parseCurve(json: unknown, where: string): Curve {
-  return parseShape(curveShape, json, where);
-}
-
-/** Parses with a zod schema, or refuses naming the first problem. */
-function parseShape<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new UsageError(`${where}: ${issue.path.length ? `'${issue.path.join('.')}'` : 'the file'}: ${issue.message} (damaged or not written by metalearn)`);
-}
-
-function readFloats(path: string, floats: number, where: string): Float32Array {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw Object.assign(new UsageError(`${where}: ${path} is missing (${describeFsError(e)})`), { missing: true });
-  }
-  if (size !== floats * 4) throw new UsageError(`${where}: ${path}: ${size} bytes, the manifest needs ${floats * 4} (truncated or from another model)`);
-  const bytes = readFileSync(path);
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-}
-
-function split(all: Float32Array, shapes: number[][]): Float32Array[] {
-  let offset = 0;
-  return shapes.map((shape) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const part = all.subarray(offset, offset + n);
-    offset += n;
-    return part;
-  });
-}
-
-/** The topology of a layers-format MLP: hidden widths and activation, checked against what metalearn accepts. */
-function readTopology(json: LayersModelJson, where: string): { hidden: number[]; activation: Activation } {
-  const layers = json.modelTopology?.config?.layers;
-  if (!Array.isArray(layers) || layers.length < 2) throw new UsageError(`${where}: expected a Sequential model of at least two Dense layers`);
-  const units = layers.map((l, i) => {
-    const c = l.config ?? {};
-    if (l.class_name !== 'Dense' || c.use_bias === false) throw new UsageError(`${where}: layer ${i + 1} is not a Dense layer with bias`);
-    if (!Number.isInteger(c.units) || (c.units as number) < 1 || (c.units as number) > MAX_UNITS) throw new UsageError(`${where}: layer ${i + 1} has an invalid width ${JSON.stringify(c.units)}`);
-    return c.units as number;
-  });
-  if (units[units.length - 1] !== 1) throw new UsageError(`${where}: the last layer must have 1 unit (sine regression), not ${units[units.length - 1]}`);
-  const hiddenActs = new Set(layers.slice(0, -1).map((l) => l.config?.activation));
-  const activation = [...hiddenActs][0];
-  if (hiddenActs.size !== 1 || (activation !== 'relu' && activation !== 'tanh')) throw new UsageError(`${where}: hidden activations must all be relu or tanh, not ${[...hiddenActs].join(', ')}`);
-  if ((layers[layers.length - 1].config?.activation ?? 'linear') !== 'linear') throw new UsageError(`${where}: the output layer must be linear`);
-  return { hidden: units.slice(0, -1), activation };
-}
-
-/** Reads one committed checkpoint of dir (see loadRun). */
-function readRun(dir: string): Run {
-  const modelPath = join(dir, MODEL_FILE);
-  const where = `checkpoint ${modelPath}`;
-  const json = readJson(modelPath, `checkpoint ${dir}`) as LayersModelJson;
-  const meta = json.userDefinedMetadata?.metalearn ?? null;
-  if (meta && typeof meta.formatVersion === 'number' && meta.formatVersion > FORMAT_VERSION) {
-    throw new UsageError(`${where}: written by a newer metalearn (format ${meta.formatVersion}; this metalearn reads format ${FORMAT_VERSION}): upgrade metalearn`);
-  }
-  if (meta && meta.formatVersion !== FORMAT_VERSION) {
-    throw new UsageError(`${where}: written in format ${meta.formatVersion} by metalearn ${meta.metalearnVersion ?? '0.1'}: convert it with \`npx metalearn upgrade ${dir}\``);
-  }
-  const { hidden, activation } = readTopology(json, where);
-  const shapes = paramShapes(hidden);
-  const total = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
-  if (total > MAX_PARAMS) throw new UsageError(`${where}: ${total} parameters is more than this tool accepts (${MAX_PARAMS})`);
-  const manifest = json.weightsManifest?.flatMap((g) => g.weights ?? []) ?? [];
-  if (manifest.length !== shapes.length) throw new UsageError(`${where}: the manifest lists ${manifest.length} weights, the topology needs ${shapes.length}`);
-  manifest.forEach((w, i) => {
-    if (!Array.isArray(w.shape) || w.shape.join(',') !== shapes[i].join(',') || (w.dtype ?? 'float32') !== 'float32') {
-      throw new UsageError(`${where}: weight ${w.name} has shape [${w.shape}] (${w.dtype}), the topology needs [${shapes[i]}] float32`);
+/** The files of a run directory on disk. */
+function diskFiles(dir: string): RunFiles {
+  const path = (name: string) => join(dir, name);
+  const attempt = <T>(read: () => T): T => {
+    try {
+      return read();
+    } catch (e) {
+      throw new RunFileError(describeFsError(e), (e as NodeJS.ErrnoException).code === 'ENOENT');
     }
-  });
-  const paths = json.weightsManifest?.flatMap((g) => g.paths ?? []) ?? [];
-  if (paths.length !== 1) throw new UsageError(`${where}: expected one weights file, found ${paths.length}`);
-  // every size and shape is checked before the big reads
-  let info: RunInfo | null = null;
-  let groups: [string, number[][]][] = [];
-  if (meta) {
-    const config = validateConfig(meta.config, `${where} (userDefinedMetadata)`);
-    if (config.hidden.join(',') !== hidden.join(',') || config.activation !== activation) throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}) does not match its topology`);
-    const files = meta.files;
-    if (!Number.isInteger(meta.iteration) || (meta.iteration as number) < 0 || typeof files?.state !== 'string' || typeof files.curve !== 'string') throw new UsageError(`${where}: its metalearn metadata is incomplete (damaged or not written by metalearn)`);
-    info = { iteration: meta.iteration as number, config, backend: String(meta.backend), kernels: meta.kernels === 'simd' ? 'simd' : 'builtin', metalearnVersion: String(meta.metalearnVersion) };
-    groups = Object.entries(LEARNERS[config.algo].extras?.(config) ?? {}).map(([name, g]) => [name, g.shapes]);
-    if (groups.length > 0 && typeof files.extras !== 'string') throw new UsageError(`${where}: ${config.algo} keeps its learned tensors in an extras file, and none is named`);
-  }
-  const weights = split(readFloats(join(dir, paths[0]), total, `checkpoint ${dir}`), shapes);
-  if (!meta || !info) return { dir, hidden, activation, weights, info: null, extras: {}, resume: null, curve: null };
-  const extraShapes = groups.flatMap(([, s]) => s);
-  const extraFloats = extraShapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
-  const extraValues = groups.length ? split(readFloats(join(dir, meta.files!.extras!), extraFloats, `checkpoint ${dir}`), extraShapes) : [];
-  let offset = 0;
-  const extras = Object.fromEntries(groups.map(([name, s]) => [name, s.map((shape) => ({ shape, values: extraValues[offset++] }))]));
-  const stateWhere = `checkpoint ${join(dir, meta.files!.state)}`;
-  const state = parseShape(resumeShape, readJson(join(dir, meta.files!.state), `checkpoint ${dir}`), stateWhere);
-  const resume: ResumeState = {
-    ...state,
-    optimizer: {
-      step: state.optimizer.step,
-      slots: state.optimizer.slots.map((s) => {
-        const bytes = Buffer.from(s.data, 'base64');
-        if (bytes.length !== s.shape.reduce((a, b) => a * b, 1) * 4) throw new UsageError(`${stateWhere}: optimizer slot ${s.name}: ${bytes.length} bytes for shape [${s.shape}]`);
-        return { name: s.name, shape: s.shape, values: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) };
-      }),
-    },
   };
-  const curve = parseCurve(readJson(join(dir, meta.files!.curve), `checkpoint ${dir}`), `checkpoint ${join(dir, meta.files!.curve)}`);
-  return { dir, hidden, activation, weights, info, extras, resume, curve };
+  return { dir, path, size: (name) => attempt(() => statSync(path(name)).size), read: (name) => attempt(() => readFileSync(path(name))) };
+}
+
+/** A JSON file, parsed (a UsageError naming `what` and the file when it cannot be read or parsed). */
+export function readJson(path: string, what: string): unknown {
+  return readRunJson(diskFiles(dirname(path)), basename(path), what);
 }
 
 /**
@@ -340,33 +130,14 @@ export function loadRun(dir: string): Run {
   if (!existsSync(join(dir, MODEL_FILE))) throw new UsageError(`checkpoint ${dir}: no model.json (is it a run directory?)`);
   for (let attempt = 0; ; attempt++) {
     try {
-      return readRun(dir);
+      return parseRun(diskFiles(dir));
     } catch (e) {
-      if (!(e as { missing?: boolean }).missing && !/cannot read .*ENOENT/.test((e as Error).message)) throw e;
-      if (attempt >= 5) throw e;
+      if (!(e as { missing?: boolean }).missing || attempt >= 5) throw e;
     }
   }
 }
 
-/** A run's MLP and extras as tensors, for evaluation. */
-export interface LoadedModel extends Omit<Run, 'weights' | 'extras'> {
-  params: tf.Tensor[];
-  /** The learner's extra tensors; none for most algorithms and for a plain layers model. */
-  extras: Extras;
-}
-
 /** loadRun, and the weights made tensors. */
 export function loadModel(dir: string): LoadedModel {
-  const run = loadRun(dir);
-  const shapes = paramShapes(run.hidden);
-  return {
-    ...run,
-    params: run.weights.map((w, i) => tf.tensor(w, shapes[i])),
-    extras: Object.fromEntries(Object.entries(run.extras).map(([name, arrays]) => [name, arrays.map((a) => tf.tensor(a.values, a.shape))])),
-  };
-}
-
-/** Frees a loaded model's tensors. */
-export function disposeModel(model: LoadedModel): void {
-  tf.dispose([...model.params, ...Object.values(model.extras).flat()]);
+  return modelOf(loadRun(dir));
 }

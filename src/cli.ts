@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { RunError, UsageError } from './errors.js';
 import { registerEval } from './commands/eval.js';
 import { registerPlot } from './commands/plot.js';
+import { registerServe } from './commands/serve.js';
 import { registerTrain } from './commands/train.js';
 import { registerUpgrade } from './commands/upgrade.js';
 import { VERSION } from './version.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerEval(program, run);
   registerPlot(program, run);
   registerUpgrade(program, run);
+  registerServe(program, run);
   program.commands.forEach((c) => c.exitOverride().option('--debug', 'print stack traces of errors'));
   return program;
 }

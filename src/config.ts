@@ -1,11 +1,9 @@
 // A run's config: the options every algorithm shares (declared here) and each algorithm's own
 // (declared in its file, registered in algorithms/index.ts); resolving a config from the
 // defaults, an algorithm's defaults, a config file and flags; and what --resume may change.
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ALGORITHM_OPTIONS, ALGORITHMS, ALWAYS_USED, LEARNERS, type Algorithm } from './algorithms/index.js';
 import { UsageError } from './errors.js';
-import { describeFsError } from './fsutil.js';
 import { MAX_PARAMS, MAX_POINTS, MAX_TASK_WEIGHTS, MAX_TASKS, MAX_UNITS } from './limits.js';
 import { ACTIVATIONS, LOSSES } from './model.js';
 import { atMost, checkSome, count, countOrZero, defaultsOf, describeIssues, finite, nonNegative, objectOf, option, optionName, positive, range, showValue, strictRange, widths, type Values } from './options.js';
@@ -109,24 +107,6 @@ function refuseUnused(algo: Algorithm, given: Record<string, unknown>, where: st
   if (unused.length === 0) return;
   const issues = unused.map((k) => `${optionName(TRAIN_OPTIONS, k)} is for ${usersOf(k as OptionKey).join(', ') || 'no algorithm'}, not ${algo}`);
   throw new UsageError(`${where}: ${issues.join('; ')}`);
-}
-
-/** Reads and checks a config file: JSON object, known keys, right types. */
-export function readConfigFile(path: string): Partial<TrainConfig> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`config ${path}: cannot read it: ${describeFsError(e)}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`config ${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UsageError(`config ${path}: expected a JSON object of options`);
-  return checkSome(TRAIN_OPTIONS, json as Record<string, unknown>, `config ${path}`);
 }
 
 /** Checks some options (a config file's keys, or flags) on their own: known keys, right types and ranges. */

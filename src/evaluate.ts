@@ -36,6 +36,8 @@ export interface EvalSetOptions {
   seed: string | number;
   /** Where support x are drawn (default: the family's x range). */
   sampleRange?: [number, number];
+  /** The support x of every task, instead of `samples` draws (one wave's chosen points: eval --points, the page's clicks); samples must be their count. */
+  supportX?: number[];
   /** Also draw K = samples random query points per task from the family's x range. */
   randomQuery?: boolean;
 }
@@ -44,7 +46,9 @@ export interface EvalSetOptions {
 export function makeEvalSet(family: TaskFamily, o: EvalSetOptions): EvalSet {
   const rng = new Rng(o.seed);
   const tasks = typeof o.tasks === 'number' ? sampleTasks(rng, family, o.tasks) : o.tasks;
-  const support = pointSet(tasks, sampleInputs(rng, tasks.length, o.samples, o.sampleRange ?? family.xRange, false));
+  const chosen = o.supportX;
+  const supportX = chosen ? Float32Array.from({ length: tasks.length * chosen.length }, (_, i) => chosen[i % chosen.length]) : sampleInputs(rng, tasks.length, o.samples, o.sampleRange ?? family.xRange, false);
+  const support = pointSet(tasks, supportX);
   // drawn after the support points, so that asking for them changes no other draw
   const query = o.randomQuery ? pointSet(tasks, sampleInputs(rng, tasks.length, o.samples, family.xRange, false)) : null;
   const gridX = linspace(family.xRange[0], family.xRange[1], GRID_POINTS);
@@ -96,7 +100,7 @@ export interface FineTuneOptions {
   /** Loss of the SGD steps on the support points (the measured losses are always MSE). */
   loss: LossKind;
   activation: Activation;
-  /** Keep the grid predictions before and after fine-tuning (for plots). */
+  /** Keep the grid predictions after every update (for plots and the page). */
   keepPredictions?: boolean;
   /** The learner's own step (default: SGD at lr on the support points). */
   step?: AdaptStep;
@@ -109,8 +113,8 @@ export interface FineTuneResult {
   queryLosses?: Float32Array[];
   /** With the set's phaseGrids: phaseHits[u][t] is 1 when after u updates task t's fit is nearer (grid MSE) to its own wave than to any other phase's. */
   phaseHits?: Float32Array[];
-  predictionsBefore?: Float32Array;
-  predictionsAfter?: Float32Array;
+  /** With keepPredictions: predictions[u] holds the grid predictions after u updates, [tasks * GRID_POINTS]. */
+  predictions?: Float32Array[];
 }
 
 /** Fine-tunes params on every task of the set and records the losses after each update. */
@@ -119,7 +123,7 @@ export function fineTune(params: Params, set: EvalSet, o: FineTuneOptions): Fine
   const floats = params.reduce((n, p) => n + p.size, 0);
   const perUpdate = () => Array.from({ length: o.updates + 1 }, () => new Float32Array(tasks));
   const result: FineTuneResult = { losses: perUpdate(), ...(set.query ? { queryLosses: perUpdate() } : {}), ...(set.phaseGrids.length ? { phaseHits: perUpdate() } : {}) };
-  const predictions = { before: new Float32Array(tasks * GRID_POINTS), after: new Float32Array(tasks * GRID_POINTS) };
+  const predictions = o.keepPredictions ? Array.from({ length: o.updates + 1 }, () => new Float32Array(tasks * GRID_POINTS)) : null;
   for (const [start, end] of parts(tasks, Math.floor(PART_FLOATS / floats))) {
     const part = start === 0 && end === tasks ? set : partOf(set, start, end);
     try {
@@ -128,49 +132,44 @@ export function fineTune(params: Params, set: EvalSet, o: FineTuneOptions): Fine
       if (part !== set) disposeEvalSet(part);
     }
   }
-  if (o.keepPredictions) Object.assign(result, { predictionsBefore: predictions.before, predictionsAfter: predictions.after });
+  if (predictions) result.predictions = predictions;
   return result;
 }
 
 /** fineTune of one part, writing its tasks' losses at their place in the result. */
-function fineTunePart(params: Params, part: EvalSet, o: FineTuneOptions, result: FineTuneResult, predictions: { before: Float32Array; after: Float32Array }): void {
+function fineTunePart(params: Params, part: EvalSet, o: FineTuneOptions, result: FineTuneResult, predictions: Float32Array[] | null): void {
   const adaptOpts = { steps: 1, lr: o.lr, loss: o.loss, activation: o.activation, clipGrad: null, autodiff: false };
   const step = o.step ?? ((fast: Params) => sgdStep(fast, part.support, adaptOpts));
   const offset = part.start;
-  // [grid loss, query loss?, hits?], each [tasks]
+  // the grid loss, the query loss and the phase hits [tasks], the grid predictions [tasks, points, 1]: each when asked for
   const measure = (p: Params) =>
     tf.tidy(() => {
       const pred = forward(p, part.grid.x, o.activation);
       const loss = taskLosses(pred, part.grid.y, 'mse');
-      const out: tf.Tensor[] = [loss];
-      if (part.query) out.push(taskLosses(forward(p, part.query.x, o.activation), part.query.y, 'mse'));
+      const out: Record<string, tf.Tensor> = { loss };
+      if (part.query) out.query = taskLosses(forward(p, part.query.x, o.activation), part.query.y, 'mse');
       if (part.phaseGrids.length) {
         // a hit: the task's own wave is the only phase fitted this well (a tie, e.g. predicting 0 for
         // sin and -sin, is no hit); the tolerance absorbs rounding between the two grids of its own phase
         const asGood = tf.sum(tf.cast(tf.lessEqual(tf.stack(part.phaseGrids.map((y) => taskLosses(pred, y, 'mse'))), tf.add(tf.mul(loss, 1 + 1e-5), 1e-12)), 'float32'), 0); // [tasks]
-        out.push(tf.cast(tf.equal(asGood, 1), 'float32'));
+        out.hits = tf.cast(tf.equal(asGood, 1), 'float32');
       }
+      if (predictions) out.pred = pred;
       return out;
     });
-  const predict = (p: Params, into: Float32Array) => {
-    const pred = tf.tidy(() => forward(p, part.grid.x, o.activation));
-    into.set(pred.dataSync(), offset * GRID_POINTS);
-    pred.dispose();
-  };
   let fast = tf.tidy(() => perTaskCopies(params, part.tasks.length)); // owned here, so every step can free the last
-  if (o.keepPredictions) predict(fast, predictions.before);
   for (let u = 0; ; u++) {
     const measured = measure(fast);
-    result.losses[u].set(measured[0].dataSync(), offset);
-    if (part.query) result.queryLosses![u].set(measured[1].dataSync(), offset);
-    if (part.phaseGrids.length) result.phaseHits![u].set(measured.at(-1)!.dataSync(), offset);
-    tf.dispose(measured);
+    result.losses[u].set(measured.loss.dataSync(), offset);
+    if (measured.query) result.queryLosses![u].set(measured.query.dataSync(), offset);
+    if (measured.hits) result.phaseHits![u].set(measured.hits.dataSync(), offset);
+    if (measured.pred) predictions![u].set(measured.pred.dataSync(), offset * GRID_POINTS);
+    tf.dispose(Object.values(measured));
     if (u === o.updates) break;
     const next = tf.tidy(() => step(fast, part, u, adaptOpts));
     tf.dispose(fast);
     fast = next;
   }
-  if (o.keepPredictions) predict(fast, predictions.after);
   tf.dispose(fast);
 }
 

@@ -1,6 +1,7 @@
 // metalearn as a library: tasks, model, adaptation, algorithms, training,
 // evaluation, checkpoints and plots, with no command line in them.
 export * from './config.js';
+export * from './config-file.js';
 export * from './errors.js';
 export * from './limits.js';
 export * from './options.js';

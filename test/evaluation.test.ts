@@ -54,6 +54,20 @@ describe('task draws', () => {
   });
 });
 
+describe('eval --points', () => {
+  before(() => tf.setBackend('cpu'));
+  it("fine-tunes one wave on its values at the given x, --samples their count; refused without --wave or with another --samples", () => {
+    const settings = resolveEvalConfig({ wave: [2, 0.5], points: [1, -2.5, 3] });
+    assert.equal(settings.samples, 3);
+    const set = makeEvalSet(BASE, { tasks: [{ amplitude: 2, phase: 0.5, frequency: 1 }], samples: 3, seed: 1, supportX: settings.points });
+    assert.deepEqual([...set.support.x.dataSync()], [1, -2.5, 3]);
+    set.support.y.dataSync().forEach((y, i) => assert.ok(Math.abs(y - 2 * Math.sin([1, -2.5, 3][i] + 0.5)) < 1e-6));
+    disposeEvalSet(set);
+    assert.throws(() => resolveEvalConfig({ points: [1] }), /--points\) needs --wave/);
+    assert.throws(() => resolveEvalConfig({ wave: [1, 0], points: [1, 2], samples: 3 }), /'samples' \(--samples\) is 3, and --points gives 2 points/);
+  });
+});
+
 describe('divergence is data', () => {
   it('tasks whose loss is not finite or above the bound are counted and left out of the mean; the median counts them as the largest', () => {
     const s = summarize([1, 2, Infinity, NaN, 5000, 3], 1000);
@@ -96,13 +110,22 @@ forEachBackend('evaluation statistics', (backend) => {
     disposeEvalSet(set);
   });
 
-  it('fine-tuning with predictions kept leaves the tensor count as it was', () => {
+  it('fine-tuning with predictions kept leaves the tensor count as it was; the predictions of update u give its losses', () => {
     const params = constantModel([8], 0.5);
     const set = makeEvalSet(BASE, { tasks: 3, samples: 4, seed: 5 });
     const before = tf.memory().numTensors;
-    const r = fineTune(params, set, { updates: 2, lr: 0.01, loss: 'mse', activation: 'relu', keepPredictions: true });
-    assert.equal(r.predictionsAfter!.length, 3 * GRID_POINTS);
+    const r = fineTune(params, set, { updates: 2, lr: 0.1, loss: 'mse', activation: 'relu', keepPredictions: true });
     assert.equal(tf.memory().numTensors, before);
+    assert.deepEqual(r.predictions!.map((p) => p.length), [3, 3, 3].map((t) => t * GRID_POINTS));
+    assert.ok(r.predictions![0].every((v) => v === 0.5) && r.predictions![2].some((v) => v !== 0.5), 'the constant model, then its fine-tuned predictions');
+    const y = set.grid.y.dataSync();
+    r.predictions!.forEach((pred, u) => {
+      for (let t = 0; t < 3; t++) {
+        const rows = Array.from({ length: GRID_POINTS }, (_, i) => t * GRID_POINTS + i);
+        const mse = rows.reduce((sum, i) => sum + (pred[i] - y[i]) ** 2, 0) / GRID_POINTS;
+        assert.ok(Math.abs(mse - r.losses[u][t]) <= 1e-5 * mse, `update ${u}, task ${t}: ${mse} against ${r.losses[u][t]}`);
+      }
+    });
     disposeEvalSet(set);
     tf.dispose(params);
   });

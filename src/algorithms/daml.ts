@@ -49,11 +49,10 @@ export function unlabeledStep(fast: Params, net: Params, x: tf.Tensor3D, opts: P
   return phi.map((p, i) => tf.sub(p, tf.mul(clipped[i], opts.lr)));
 }
 
-/** The unlabeled inputs of an eval set's update u: drawn from the set's seed for all its tasks, the same for every model and however the tasks are split. */
-function sourceInputs(set: EvalSet, update: number): tf.Tensor3D {
+/** The unlabeled inputs of an eval set's update u, [tasks * K]: drawn from the set's seed for all its tasks, the same for every model and however the tasks are split. */
+function sourceInputValuesOf(set: EvalSet, update: number): Float32Array {
   const n = set.support.x.shape[1];
-  const values = drawnForWhole(set, `source inputs ${update}`, n, (whole) => sourceInputValues(new Rng(`${whole.seed}:source inputs ${update}`), whole.family, whole.tasks, n));
-  return tf.tensor3d(values, [set.tasks.length, n, 1]);
+  return drawnForWhole(set, `source inputs ${update}`, n, (whole) => sourceInputValues(new Rng(`${whole.seed}:source inputs ${update}`), whole.family, whole.tasks, n));
 }
 
 export const daml: MetaLearner = {
@@ -98,5 +97,9 @@ export const daml: MetaLearner = {
     }
   },
   // eval and validation: steps down the learned loss at fresh unlabeled inputs (K per step)
-  fineTuning: (extras) => ({ step: (fast, set, update, opts) => unlabeledStep(fast, extras.adaptationNet, sourceInputs(set, update), opts), adaptation: 'learned loss' }),
+  fineTuning: (extras) => ({
+    step: (fast, set, update, opts) => unlabeledStep(fast, extras.adaptationNet, tf.tensor3d(sourceInputValuesOf(set, update), [set.tasks.length, set.support.x.shape[1], 1]), opts),
+    adaptation: 'learned loss',
+    inputs: sourceInputValuesOf,
+  }),
 };

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptOptions } from '../adapt.js';
 import type { SHARED_OPTIONS, TrainConfig } from '../config.js';
-import type { AdaptStep } from '../evaluate.js';
+import type { AdaptStep, EvalSet } from '../evaluate.js';
 import type { OptionTable } from '../options.js';
 import type { Rng } from '../rng.js';
 import type { PointSet, SineTask } from '../tasks.js';
@@ -40,10 +40,12 @@ export interface ExtraGroup {
 /** How a model adapts to a task: SGD on its support points, at Meta-SGD's learned rates, or down DAML's learned loss at unlabeled inputs. */
 export type Adaptation = 'sgd' | 'learned rates' | 'learned loss';
 
-/** How validation and `eval` adapt each task, when not by plain SGD. */
+/** How validation, `eval` and the page adapt each task, when not by plain SGD. */
 export interface FineTuning {
   step: AdaptStep;
   adaptation: Exclude<Adaptation, 'sgd'>;
+  /** When a step reads inputs other than the support points (daml's unlabeled ones): those of update u, [tasks * n], the values the step uses (the page draws them). */
+  inputs?(set: EvalSet, update: number): Float32Array;
 }
 
 /** What a meta-iteration works on: the learned tensors, their optimizer, the run's random stream and config. */

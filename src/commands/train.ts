@@ -2,7 +2,8 @@
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { helpFor, parseOptions, readConfigFile, resolveConfig, TRAIN_OPTIONS, type OptionKey, type TrainConfig } from '../config.js';
+import { helpFor, parseOptions, resolveConfig, TRAIN_OPTIONS, type OptionKey, type TrainConfig } from '../config.js';
+import { readConfigFile } from '../config-file.js';
 import { UsageError } from '../errors.js';
 import { flagValues } from '../options.js';
 import { checkRunDir } from '../run-dir.js';

@@ -1,0 +1,311 @@
+// The files of a run directory, and what a reader checks in them. A checkpoint of iteration i is
+//   weights-<i>.bin    the MLP's weights, float32, in the layers manifest's order
+//   extras-<i>.bin     the learner's own tensors (meta-sgd's rates, daml's network), when it has any
+//   state-<i>.json     what only a resume needs: meta-optimizer state, random stream, unfinished curve window, time
+//   curve-<i>.json     the training curve up to iteration i
+//   model.json         the commit: a TF.js layers model (tf.loadLayersModel reads it) whose weights
+//                      manifest names weights-<i>.bin and whose userDefinedMetadata.metalearn holds
+//                      the iteration, the config, what computed it and the names of the other files
+// Every fact is stored once: the weights in their .bin, the config and iteration in model.json, only
+// what a resume needs in state-<i>.json. Reading them goes through RunFiles, so that the same checks
+// run on files read from disk (checkpoint.ts, which also writes them) and fetched by the page (page/).
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { LEARNERS, type Extras } from './algorithms/index.js';
+import { validateConfig, type TrainConfig } from './config.js';
+import { UsageError } from './errors.js';
+import type { KernelSet } from './kernels/index.js';
+import { MAX_PARAMS, MAX_UNITS } from './limits.js';
+import { paramShapes, type Activation } from './model.js';
+import type { OptimizerState } from './optim.js';
+import type { RngState } from './rng.js';
+
+export const FORMAT_VERSION = 2;
+export const MODEL_FILE = 'model.json';
+
+export interface CurvePoint {
+  iteration: number;
+  metaLoss: number;
+  seconds: number;
+}
+
+export interface ValidationPoint {
+  iteration: number;
+  /** Mean grid MSE of the validation tasks before and after valUpdates fine-tuning steps. */
+  before: number;
+  after: number;
+  seconds: number;
+}
+
+export interface Curve {
+  train: CurvePoint[];
+  validation: ValidationPoint[];
+}
+
+/** How a checkpoint was made: what model.json records beside the layers model. */
+export interface RunInfo {
+  iteration: number;
+  config: TrainConfig;
+  backend: string;
+  kernels: KernelSet;
+  metalearnVersion: string;
+}
+
+/** What only a resume needs. */
+export interface ResumeState {
+  optimizer: OptimizerState;
+  rng: RngState;
+  /** Meta-losses of the curve window under way: their sum and count. */
+  window: { sum: number; count: number };
+  /** Wall time of the run so far. */
+  seconds: number;
+}
+
+/** userDefinedMetadata.metalearn of model.json. */
+export interface Metadata extends Omit<RunInfo, 'config'> {
+  formatVersion: number;
+  config: Partial<TrainConfig>;
+  files: { state: string; curve: string; extras?: string };
+}
+
+/** A file of a run that could not be read; `missing` when it does not exist (a writer may have just replaced it). */
+export class RunFileError extends Error {
+  constructor(
+    message: string,
+    readonly missing: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Read access to the files of one run directory (each method throws a RunFileError for a file it cannot read). */
+export interface RunFiles {
+  /** The run directory, as messages name it. */
+  dir: string;
+  /** A file of it, as messages name it. */
+  path(name: string): string;
+  /** Its size in bytes, without reading it. */
+  size(name: string): number;
+  read(name: string): Uint8Array;
+}
+
+/** A run directory, read and checked, before any tensor exists. */
+export interface Run {
+  dir: string;
+  hidden: number[];
+  activation: Activation;
+  /** The MLP's weights, one array per param (shapes: paramShapes(hidden)). */
+  weights: Float32Array[];
+  /** Null for a plain layers model (e.g. written by the PyTorch peer), which has only weights. */
+  info: RunInfo | null;
+  /** The learner's own tensors by group, shapes from its config. */
+  extras: Record<string, { shape: number[]; values: Float32Array }[]>;
+  resume: ResumeState | null;
+  curve: Curve | null;
+}
+
+interface DenseConfig {
+  units?: unknown;
+  activation?: unknown;
+  use_bias?: unknown;
+}
+
+export interface LayersModelJson {
+  modelTopology?: { config?: { layers?: { class_name?: string; config?: DenseConfig }[] } };
+  weightsManifest?: { paths?: string[]; weights?: { name: string; shape: number[]; dtype?: string }[] }[];
+  userDefinedMetadata?: { metalearn?: Partial<Metadata> };
+}
+
+/** The files a model.json names beside itself (its weights, and metalearn's state, curve and extras), as names in its directory. */
+export function filesNamedBy(json: LayersModelJson): string[] {
+  const weights = json.weightsManifest?.flatMap((g) => g.paths ?? []) ?? [];
+  const files = Object.values(json.userDefinedMetadata?.metalearn?.files ?? {}).filter((f): f is string => typeof f === 'string');
+  return [...weights, ...files].map((p) => p.replace(/^\.\//, ''));
+}
+
+const encodedSlot = z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()).max(8), data: z.string() });
+const byte = z.number().int().min(0).max(255);
+const resumeShape = z.object({
+  optimizer: z.object({ step: z.number().int().nonnegative(), slots: z.array(encodedSlot) }),
+  rng: z.object({ i: byte, j: byte, S: z.array(byte).length(256) }), // seedrandom's ARC4 state
+  window: z.object({ sum: z.number().finite(), count: z.number().int().nonnegative() }),
+  seconds: z.number().nonnegative(),
+});
+const point = { iteration: z.number().int().nonnegative(), seconds: z.number() };
+const curveShape = z.object({
+  train: z.array(z.object({ ...point, metaLoss: z.number() })),
+  validation: z.array(z.object({ ...point, before: z.number(), after: z.number() })),
+});
+
+/** A curve file's content, checked (its points only: other keys, such as format 1's, are dropped). */
+export function parseCurve(json: unknown, where: string): Curve {
+  return parseShape(curveShape, json, where);
+}
+
+/** Parses with a zod schema, or refuses naming the first problem. */
+function parseShape<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new UsageError(`${where}: ${issue.path.length ? `'${issue.path.join('.')}'` : 'the file'}: ${issue.message} (damaged or not written by metalearn)`);
+}
+
+/** A RunFileError as the UsageError a reader shows, still marked missing when the file is. */
+function refuse(e: unknown, message: (reason: string) => string): never {
+  if (e instanceof RunFileError) throw Object.assign(new UsageError(message(e.message)), { missing: e.missing });
+  throw e;
+}
+
+/** A JSON file of the run, parsed. */
+export function readRunJson(files: RunFiles, name: string, what: string): unknown {
+  let text: string;
+  try {
+    text = new TextDecoder().decode(files.read(name));
+  } catch (e) {
+    refuse(e, (reason) => `${what}: cannot read ${files.path(name)}: ${reason}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${what}: ${files.path(name)} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function readFloats(files: RunFiles, name: string, floats: number, where: string): Float32Array {
+  let size = 0;
+  try {
+    size = files.size(name);
+  } catch (e) {
+    refuse(e, (reason) => `${where}: ${files.path(name)} is missing (${reason})`);
+  }
+  if (size !== floats * 4) throw new UsageError(`${where}: ${files.path(name)}: ${size} bytes, the manifest needs ${floats * 4} (truncated or from another model)`);
+  let bytes: Uint8Array = new Uint8Array(0);
+  try {
+    bytes = files.read(name);
+  } catch (e) {
+    refuse(e, (reason) => `${where}: ${files.path(name)} is missing (${reason})`);
+  }
+  if (bytes.length !== floats * 4) throw new UsageError(`${where}: ${files.path(name)}: ${bytes.length} bytes, the manifest needs ${floats * 4} (truncated or from another model)`);
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+}
+
+function split(all: Float32Array, shapes: number[][]): Float32Array[] {
+  let offset = 0;
+  return shapes.map((shape) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const part = all.subarray(offset, offset + n);
+    offset += n;
+    return part;
+  });
+}
+
+/** Base64 to bytes (atob: the same in Node and in a browser); undefined when it is not base64. */
+function fromBase64(text: string): Uint8Array | undefined {
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The topology of a layers-format MLP: hidden widths and activation, checked against what metalearn accepts. */
+function readTopology(json: LayersModelJson, where: string): { hidden: number[]; activation: Activation } {
+  const layers = json.modelTopology?.config?.layers;
+  if (!Array.isArray(layers) || layers.length < 2) throw new UsageError(`${where}: expected a Sequential model of at least two Dense layers`);
+  const units = layers.map((l, i) => {
+    const c = l.config ?? {};
+    if (l.class_name !== 'Dense' || c.use_bias === false) throw new UsageError(`${where}: layer ${i + 1} is not a Dense layer with bias`);
+    if (!Number.isInteger(c.units) || (c.units as number) < 1 || (c.units as number) > MAX_UNITS) throw new UsageError(`${where}: layer ${i + 1} has an invalid width ${JSON.stringify(c.units)}`);
+    return c.units as number;
+  });
+  if (units[units.length - 1] !== 1) throw new UsageError(`${where}: the last layer must have 1 unit (sine regression), not ${units[units.length - 1]}`);
+  const hiddenActs = new Set(layers.slice(0, -1).map((l) => l.config?.activation));
+  const activation = [...hiddenActs][0];
+  if (hiddenActs.size !== 1 || (activation !== 'relu' && activation !== 'tanh')) throw new UsageError(`${where}: hidden activations must all be relu or tanh, not ${[...hiddenActs].join(', ')}`);
+  if ((layers[layers.length - 1].config?.activation ?? 'linear') !== 'linear') throw new UsageError(`${where}: the output layer must be linear`);
+  return { hidden: units.slice(0, -1), activation };
+}
+
+/** Reads one committed checkpoint (or a plain layers model) and checks all of it, every size and shape before the big reads. */
+export function parseRun(files: RunFiles): Run {
+  const { dir } = files;
+  const where = `checkpoint ${files.path(MODEL_FILE)}`;
+  const json = readRunJson(files, MODEL_FILE, `checkpoint ${dir}`) as LayersModelJson;
+  const meta = json.userDefinedMetadata?.metalearn ?? null;
+  if (meta && typeof meta.formatVersion === 'number' && meta.formatVersion > FORMAT_VERSION) {
+    throw new UsageError(`${where}: written by a newer metalearn (format ${meta.formatVersion}; this metalearn reads format ${FORMAT_VERSION}): upgrade metalearn`);
+  }
+  if (meta && meta.formatVersion !== FORMAT_VERSION) {
+    throw new UsageError(`${where}: written in format ${meta.formatVersion} by metalearn ${meta.metalearnVersion ?? '0.1'}: convert it with \`npx metalearn upgrade ${dir}\``);
+  }
+  const { hidden, activation } = readTopology(json, where);
+  const shapes = paramShapes(hidden);
+  const total = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  if (total > MAX_PARAMS) throw new UsageError(`${where}: ${total} parameters is more than this tool accepts (${MAX_PARAMS})`);
+  const manifest = json.weightsManifest?.flatMap((g) => g.weights ?? []) ?? [];
+  if (manifest.length !== shapes.length) throw new UsageError(`${where}: the manifest lists ${manifest.length} weights, the topology needs ${shapes.length}`);
+  manifest.forEach((w, i) => {
+    if (!Array.isArray(w.shape) || w.shape.join(',') !== shapes[i].join(',') || (w.dtype ?? 'float32') !== 'float32') {
+      throw new UsageError(`${where}: weight ${w.name} has shape [${w.shape}] (${w.dtype}), the topology needs [${shapes[i]}] float32`);
+    }
+  });
+  const paths = json.weightsManifest?.flatMap((g) => g.paths ?? []) ?? [];
+  if (paths.length !== 1) throw new UsageError(`${where}: expected one weights file, found ${paths.length}`);
+  let info: RunInfo | null = null;
+  let groups: [string, number[][]][] = [];
+  if (meta) {
+    const config = validateConfig(meta.config, `${where} (userDefinedMetadata)`);
+    if (config.hidden.join(',') !== hidden.join(',') || config.activation !== activation) throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}) does not match its topology`);
+    const files = meta.files;
+    if (!Number.isInteger(meta.iteration) || (meta.iteration as number) < 0 || typeof files?.state !== 'string' || typeof files.curve !== 'string') throw new UsageError(`${where}: its metalearn metadata is incomplete (damaged or not written by metalearn)`);
+    info = { iteration: meta.iteration as number, config, backend: String(meta.backend), kernels: meta.kernels === 'simd' ? 'simd' : 'builtin', metalearnVersion: String(meta.metalearnVersion) };
+    groups = Object.entries(LEARNERS[config.algo].extras?.(config) ?? {}).map(([name, g]) => [name, g.shapes]);
+    if (groups.length > 0 && typeof files.extras !== 'string') throw new UsageError(`${where}: ${config.algo} keeps its learned tensors in an extras file, and none is named`);
+  }
+  const name = (path: string) => path.replace(/^\.\//, '');
+  const weights = split(readFloats(files, name(paths[0]), total, `checkpoint ${dir}`), shapes);
+  if (!meta || !info) return { dir, hidden, activation, weights, info: null, extras: {}, resume: null, curve: null };
+  const extraShapes = groups.flatMap(([, s]) => s);
+  const extraFloats = extraShapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  const extraValues = groups.length ? split(readFloats(files, meta.files!.extras!, extraFloats, `checkpoint ${dir}`), extraShapes) : [];
+  let offset = 0;
+  const extras = Object.fromEntries(groups.map(([group, s]) => [group, s.map((shape) => ({ shape, values: extraValues[offset++] }))]));
+  const stateWhere = `checkpoint ${files.path(meta.files!.state)}`;
+  const state = parseShape(resumeShape, readRunJson(files, meta.files!.state, `checkpoint ${dir}`), stateWhere);
+  const resume: ResumeState = {
+    ...state,
+    optimizer: {
+      step: state.optimizer.step,
+      slots: state.optimizer.slots.map((s) => {
+        const bytes = fromBase64(s.data);
+        if (!bytes) throw new UsageError(`${stateWhere}: optimizer slot ${s.name} is not base64 (damaged or not written by metalearn)`);
+        if (bytes.length !== s.shape.reduce((a, b) => a * b, 1) * 4) throw new UsageError(`${stateWhere}: optimizer slot ${s.name}: ${bytes.length} bytes for shape [${s.shape}]`);
+        return { name: s.name, shape: s.shape, values: new Float32Array(bytes.buffer) };
+      }),
+    },
+  };
+  const curve = parseCurve(readRunJson(files, meta.files!.curve, `checkpoint ${dir}`), `checkpoint ${files.path(meta.files!.curve)}`);
+  return { dir, hidden, activation, weights, info, extras, resume, curve };
+}
+
+/** A run's MLP and extras as tensors, for evaluation. */
+export interface LoadedModel extends Omit<Run, 'weights' | 'extras'> {
+  params: tf.Tensor[];
+  /** The learner's extra tensors; none for most algorithms and for a plain layers model. */
+  extras: Extras;
+}
+
+/** A run read and checked, its weights made tensors. */
+export function modelOf(run: Run): LoadedModel {
+  const shapes = paramShapes(run.hidden);
+  return {
+    ...run,
+    params: run.weights.map((w, i) => tf.tensor(w, shapes[i])),
+    extras: Object.fromEntries(Object.entries(run.extras).map(([name, arrays]) => [name, arrays.map((a) => tf.tensor(a.values, a.shape))])),
+  };
+}
+
+/** Frees a loaded model's tensors. */
+export function disposeModel(model: LoadedModel): void {
+  tf.dispose([...model.params, ...Object.values(model.extras).flat()]);
+}
