@@ -1,4 +1,4 @@
-// The server of `metalearn serve`: Node's http, read only, serving the page (page/), the page's own
+// The server of `metalearn serve`: Node's http, read only, serving the page (src/page/: its HTML, CSS and the stub of Node's modules), the page's own
 // code (dist/src, the library's browser-safe modules among it), the few third-party modules it
 // imports (an allow-list), and the run directories under one checkpoints folder. Every path is
 // confined to its root: a request path is split into segments, each decoded once and refused if it
@@ -113,7 +113,8 @@ export function pageServer(o: PageServerOptions): Server {
   const require = createRequire(import.meta.url);
   const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
   const mounts: Mount[] = [
-    { prefix: ['page'], root: join(PACKAGE_ROOT, 'page') },
+    // the page's HTML, CSS and stub module (not its TypeScript source: the page runs dist/src/page/main.js)
+    { prefix: ['page'], root: join(PACKAGE_ROOT, 'src', 'page'), allow: (name) => /\.(html|css|js)$/.test(name) },
     // the compiled library and page code, and the kernels' simd.wasm; not the tests
     { prefix: ['dist', 'src'], root: join(PACKAGE_ROOT, 'dist', 'src'), allow: (name) => /\.(js|js\.map|wasm)$/.test(name) },
     ...PAGE_PACKAGES.map((name) => ({ prefix: ['node_modules', ...name.split('/')], root: packageDir(name), allow: (file: string) => /\.(js|mjs|wasm|json)$/.test(file) })),
@@ -123,7 +124,7 @@ export function pageServer(o: PageServerOptions): Server {
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} is not allowed: this server is read only`);
     const segments = pathSegments(req.url ?? '/');
-    if (segments.length === 1 && segments[0] === '') return send(res, req, join(PACKAGE_ROOT, 'page', 'index.html'), false);
+    if (segments.length === 1 && segments[0] === '') return send(res, req, join(PACKAGE_ROOT, 'src', 'page', 'index.html'), false);
     if (segments.length === 2 && segments[0] === 'checkpoints' && segments[1] === '') {
       const body = JSON.stringify({ folder: relative(process.cwd(), o.checkpoints) || '.', runs: await listRuns(o.checkpoints) });
       res.writeHead(200, { 'Content-Type': CONTENT_TYPES['.json'], 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });

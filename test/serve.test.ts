@@ -73,6 +73,8 @@ describe('serve: the server', () => {
     const cases: [string, RegExp][] = [
       ['/', /^text\/html/],
       ['/dist/src/page/main.js', /^text\/javascript/],
+      ['/page/style.css', /^text\/css/],
+      ['/page/no-node.js', /^text\/javascript/],
       ['/dist/src/eval-checkpoints.js', /^text\/javascript/],
       ['/dist/src/page/vendor/seedrandom.js', /^text\/javascript/],
       ['/dist/src/kernels/simd.wasm', /^application\/wasm$/],
@@ -107,6 +109,7 @@ describe('serve: the server', () => {
       ['/checkpoints/a/missing.json', 404],
       ['/checkpoints/a', 404],
       ['/dist/test/serve.test.js', 404],
+      ['/page/main.ts', 404],
       ['/node_modules/chalk/package.json', 404],
       ['/package.json', 404],
       ['/checkpoints/%zz', 400],
@@ -179,7 +182,7 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     const canvas = page.locator('#panels canvas').first();
     const box = (await canvas.boundingBox())!;
     const { xRange } = await pageState();
-    // the plot area runs from 44 px to width - 8 px (page/main.ts frame())
+    // the plot area runs from 44 px to width - 8 px (src/page/main.ts frame())
     for (const x of xs) await canvas.click({ position: { x: 44 + ((x - xRange[0]) / (xRange[1] - xRange[0])) * (box.width - 52), y: box.height / 3 } });
     await page.waitForFunction((n) => (window as any).metalearn.state.points.length === n, expected);
     return (await pageState()).points;

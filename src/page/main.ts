@@ -194,16 +194,14 @@ async function poll(): Promise<void> {
       run.loaded = fresh;
       run.summary = describeRun(json);
       delete run.error;
-      changed = true;
     } catch (e) {
       run.error = (e as Error).message;
-      changed = true;
     }
-  }
-  if (changed) {
+    // at once, not after the other runs' fetches: the list never names an iteration the loaded run is not at
+    changed = true;
     renderRunList();
-    compute();
   }
+  if (changed) compute();
   setTimeout(() => void poll(), POLL_MS);
 }
 
@@ -513,7 +511,8 @@ function bindControls(): void {
 
 /** What a new page shows: the first maml run, with a reptile and a transfer run of the same task family, when there are such. */
 function firstComparison(): string[] {
-  const family = (c?: Partial<TrainConfig>) => JSON.stringify([c?.amplitude, c?.phase, c?.phases, c?.frequency, c?.xRange]);
+  // runs saved before --frequency existed have none in their config: the fixed frequency 1
+  const family = (c?: Partial<TrainConfig>) => JSON.stringify([c?.amplitude, c?.phase, c?.phases, c?.frequency ?? [1, 1], c?.xRange]);
   const runs = [...state.runs.values()].filter((r) => !r.error && r.config);
   for (const maml of runs.filter((r) => r.config!.algo === 'maml')) {
     const others = (['reptile', 'transfer'] as const).map((algo) => runs.find((r) => r.config!.algo === algo && family(r.config) === family(maml.config)));
