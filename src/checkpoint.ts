@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { LEARNERS, type Extras } from './algorithms/index.js';
+import { inputWidth, LEARNERS, type Extras } from './algorithms/index.js';
 import { savedConfig, validateConfig, type TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
 import { describeFsError, removeTempFiles, writeFileAtomic } from './fsutil.js';
@@ -71,21 +71,26 @@ export interface ResumeState {
 interface Metadata extends Omit<RunInfo, 'config'> {
   formatVersion: number;
   config: Partial<TrainConfig>;
+  /** What each column of the model's input is: x, then CAVIA's context inputs (zero for the meta-learned prior; eval adapts them per task). */
+  inputs: string[];
   files: { state: string; curve: string; extras?: string };
 }
+
+/** The names of the input columns of an MLP of `width` inputs: x, then the context inputs. */
+export const inputNames = (width: number): string[] => ['x', ...Array.from({ length: width - 1 }, (_, i) => `context ${i + 1}`)];
 
 const fileName = (kind: 'weights' | 'extras' | 'state' | 'curve', iteration: number) => `${kind}-${String(iteration).padStart(7, '0')}.${kind === 'weights' || kind === 'extras' ? 'bin' : 'json'}`;
 /** Files of a checkpoint other than model.json. */
 const CHECKPOINT_FILE = /^(weights|extras|state|curve)-\d+\.(bin|json)$/;
 
-/** The layers-format model.json of an MLP with these hidden sizes, its weights in `weightsFile`. */
-export function modelJson(hidden: number[], activation: Activation, weightsFile: string, metadata?: object): object {
-  const sizes = layerSizes(hidden);
+/** The layers-format model.json of an MLP with these hidden sizes and `inputs` input columns (x, then any context), its weights in `weightsFile`. */
+export function modelJson(hidden: number[], activation: Activation, weightsFile: string, metadata?: object, inputs = 1): object {
+  const sizes = layerSizes(hidden, inputs);
   const layers = sizes.slice(1).map((units, i) => ({
     class_name: 'Dense',
-    config: { name: `dense_${i + 1}`, units, activation: i < sizes.length - 2 ? activation : 'linear', use_bias: true, ...(i === 0 ? { batch_input_shape: [null, 1], dtype: 'float32' } : {}) },
+    config: { name: `dense_${i + 1}`, units, activation: i < sizes.length - 2 ? activation : 'linear', use_bias: true, ...(i === 0 ? { batch_input_shape: [null, inputs], dtype: 'float32' } : {}) },
   }));
-  const weights = paramShapes(hidden).map((shape, i) => ({ name: `dense_${Math.floor(i / 2) + 1}/${i % 2 ? 'bias' : 'kernel'}`, shape, dtype: 'float32' }));
+  const weights = paramShapes(hidden, inputs).map((shape, i) => ({ name: `dense_${Math.floor(i / 2) + 1}/${i % 2 ? 'bias' : 'kernel'}`, shape, dtype: 'float32' }));
   return {
     format: 'layers-model',
     generatedBy: `metalearn ${VERSION}`,
@@ -137,8 +142,9 @@ export function saveCheckpoint(dir: string, c: CheckpointContents, lock?: RunLoc
     throw e;
   }
   lock?.check();
-  const metadata: Metadata = { formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, iteration, backend: c.info.backend, kernels: c.info.kernels, config: savedConfig(config), files };
-  writeFileAtomic(join(dir, MODEL_FILE), JSON.stringify(modelJson(config.hidden, config.activation, weightsFile, metadata), null, 1));
+  const inputs = inputWidth(config);
+  const metadata: Metadata = { formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, iteration, backend: c.info.backend, kernels: c.info.kernels, config: savedConfig(config), inputs: inputNames(inputs), files };
+  writeFileAtomic(join(dir, MODEL_FILE), JSON.stringify(modelJson(config.hidden, config.activation, weightsFile, metadata, inputs), null, 1));
   const kept = new Set([weightsFile, ...Object.values(files)]);
   for (const name of readdirSync(dir)) if (CHECKPOINT_FILE.test(name) && !kept.has(name)) rmSync(join(dir, name), { force: true });
 }
@@ -180,7 +186,9 @@ export interface Run {
   dir: string;
   hidden: number[];
   activation: Activation;
-  /** The MLP's weights, one array per param (shapes: paramShapes(hidden)). */
+  /** Input columns of the MLP: 1 (x), or 1 + CAVIA's context inputs. */
+  inputs: number;
+  /** The MLP's weights, one array per param (shapes: paramShapes(hidden, inputs)). */
   weights: Float32Array[];
   /** Null for a plain layers model (e.g. written by the PyTorch peer), which has only weights. */
   info: RunInfo | null;
@@ -191,6 +199,7 @@ export interface Run {
 }
 
 interface DenseConfig {
+  batch_input_shape?: unknown;
   units?: unknown;
   activation?: unknown;
   use_bias?: unknown;
@@ -251,8 +260,8 @@ function split(all: Float32Array, shapes: number[][]): Float32Array[] {
   });
 }
 
-/** The topology of a layers-format MLP: hidden widths and activation, checked against what metalearn accepts. */
-function readTopology(json: LayersModelJson, where: string): { hidden: number[]; activation: Activation } {
+/** The topology of a layers-format MLP: input columns, hidden widths and activation, checked against what metalearn accepts. */
+function readTopology(json: LayersModelJson, where: string): { inputs: number; hidden: number[]; activation: Activation } {
   const layers = json.modelTopology?.config?.layers;
   if (!Array.isArray(layers) || layers.length < 2) throw new UsageError(`${where}: expected a Sequential model of at least two Dense layers`);
   const units = layers.map((l, i) => {
@@ -266,7 +275,10 @@ function readTopology(json: LayersModelJson, where: string): { hidden: number[];
   const activation = [...hiddenActs][0];
   if (hiddenActs.size !== 1 || (activation !== 'relu' && activation !== 'tanh')) throw new UsageError(`${where}: hidden activations must all be relu or tanh, not ${[...hiddenActs].join(', ')}`);
   if ((layers[layers.length - 1].config?.activation ?? 'linear') !== 'linear') throw new UsageError(`${where}: the output layer must be linear`);
-  return { hidden: units.slice(0, -1), activation };
+  const shape = layers[0].config?.batch_input_shape;
+  const inputs = Array.isArray(shape) ? shape[1] : 1;
+  if (!Number.isInteger(inputs) || inputs < 1 || inputs > MAX_UNITS) throw new UsageError(`${where}: layer 1 has an invalid input width ${JSON.stringify(inputs)}`);
+  return { inputs, hidden: units.slice(0, -1), activation };
 }
 
 /** Reads one committed checkpoint of dir (see loadRun). */
@@ -281,8 +293,8 @@ function readRun(dir: string): Run {
   if (meta && meta.formatVersion !== FORMAT_VERSION) {
     throw new UsageError(`${where}: written in format ${meta.formatVersion} by metalearn ${meta.metalearnVersion ?? '0.1'}: convert it with \`npx metalearn upgrade ${dir}\``);
   }
-  const { hidden, activation } = readTopology(json, where);
-  const shapes = paramShapes(hidden);
+  const { inputs, hidden, activation } = readTopology(json, where);
+  const shapes = paramShapes(hidden, inputs);
   const total = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
   if (total > MAX_PARAMS) throw new UsageError(`${where}: ${total} parameters is more than this tool accepts (${MAX_PARAMS})`);
   const manifest = json.weightsManifest?.flatMap((g) => g.weights ?? []) ?? [];
@@ -299,15 +311,18 @@ function readRun(dir: string): Run {
   let groups: [string, number[][]][] = [];
   if (meta) {
     const config = validateConfig(meta.config, `${where} (userDefinedMetadata)`);
-    if (config.hidden.join(',') !== hidden.join(',') || config.activation !== activation) throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}) does not match its topology`);
+    if (config.hidden.join(',') !== hidden.join(',') || config.activation !== activation || inputWidth(config) !== inputs) {
+      throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}, ${inputWidth(config)} input(s)) does not match its topology (${inputs} input(s))`);
+    }
     const files = meta.files;
     if (!Number.isInteger(meta.iteration) || (meta.iteration as number) < 0 || typeof files?.state !== 'string' || typeof files.curve !== 'string') throw new UsageError(`${where}: its metalearn metadata is incomplete (damaged or not written by metalearn)`);
     info = { iteration: meta.iteration as number, config, backend: String(meta.backend), kernels: meta.kernels === 'simd' ? 'simd' : 'builtin', metalearnVersion: String(meta.metalearnVersion) };
     groups = Object.entries(LEARNERS[config.algo].extras?.(config) ?? {}).map(([name, g]) => [name, g.shapes]);
     if (groups.length > 0 && typeof files.extras !== 'string') throw new UsageError(`${where}: ${config.algo} keeps its learned tensors in an extras file, and none is named`);
   }
+  if (!meta && inputs !== 1) throw new UsageError(`${where}: a layers model without metalearn metadata must take one input (x), not ${inputs}`);
   const weights = split(readFloats(join(dir, paths[0]), total, `checkpoint ${dir}`), shapes);
-  if (!meta || !info) return { dir, hidden, activation, weights, info: null, extras: {}, resume: null, curve: null };
+  if (!meta || !info) return { dir, inputs, hidden, activation, weights, info: null, extras: {}, resume: null, curve: null };
   const extraShapes = groups.flatMap(([, s]) => s);
   const extraFloats = extraShapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
   const extraValues = groups.length ? split(readFloats(join(dir, meta.files!.extras!), extraFloats, `checkpoint ${dir}`), extraShapes) : [];
@@ -327,7 +342,7 @@ function readRun(dir: string): Run {
     },
   };
   const curve = parseCurve(readJson(join(dir, meta.files!.curve), `checkpoint ${dir}`), `checkpoint ${join(dir, meta.files!.curve)}`);
-  return { dir, hidden, activation, weights, info, extras, resume, curve };
+  return { dir, inputs, hidden, activation, weights, info, extras, resume, curve };
 }
 
 /**
@@ -358,7 +373,7 @@ export interface LoadedModel extends Omit<Run, 'weights' | 'extras'> {
 /** loadRun, and the weights made tensors. */
 export function loadModel(dir: string): LoadedModel {
   const run = loadRun(dir);
-  const shapes = paramShapes(run.hidden);
+  const shapes = paramShapes(run.hidden, run.inputs);
   return {
     ...run,
     params: run.weights.map((w, i) => tf.tensor(w, shapes[i])),

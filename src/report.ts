@@ -159,7 +159,7 @@ export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[
   };
   const sampleRange = settings.sampleRange ?? family.xRange;
   const tuning = models.map(({ dir, model }) => {
-    const t = settings.plainSgd || !model.info ? undefined : LEARNERS[model.info.config.algo].fineTuning?.(model.extras);
+    const t = settings.plainSgd || !model.info ? undefined : LEARNERS[model.info.config.algo].fineTuning?.(model);
     if (t?.adaptation === 'learned loss' && (!family.sourceRanges || family.sourceRanges.length !== family.phases?.length)) {
       throw new UsageError(`${dir}: daml adapts from the source domains of its training phases: evaluate it on its own task family (first, and without --phase/--phases), or with --plain-sgd`);
     }

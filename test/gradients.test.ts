@@ -158,7 +158,7 @@ function damlCheck(config: TrainConfig) {
   const batch = batchFor(config, 7);
   const params = initParams(config.hidden, new Rng('fd')).map((t) => tf.variable(t));
   const net = daml.extras!(config).adaptationNet.init(new Rng('net')).map((t) => tf.variable(t));
-  const { loss: tfLoss, grads } = daml.metaGradient!({ params, config, rng: new Rng('sources'), extras: { adaptationNet: net } }, batch);
+  const { loss: tfLoss, grads } = daml.metaGradient!({ params, config, rng: new Rng('sources'), extras: { adaptationNet: net } }, batch, 0);
   const again = new Rng('sources'); // the same draws as metaGradient's
   const sources = Array.from({ length: config.innerSteps }, () => rows(sampleSourceInputs(again, config, batch.tasks, config.support)));
   const tasks: RefDamlTask[] = refTasks(batch).map((t, i) => ({ sources: sources.map((step) => step[i]), qx: t.qx, qy: t.qy }));

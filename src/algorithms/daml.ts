@@ -98,5 +98,5 @@ export const daml: MetaLearner = {
     }
   },
   // eval and validation: steps down the learned loss at fresh unlabeled inputs (K per step)
-  fineTuning: (extras) => ({ step: (fast, set, update, opts) => unlabeledStep(fast, extras.adaptationNet, sourceInputs(set, update), opts), adaptation: 'learned loss' }),
+  fineTuning: ({ extras }) => ({ step: (fast, set, update, opts) => unlabeledStep(fast, extras.adaptationNet, sourceInputs(set, update), opts), adaptation: 'learned loss' }),
 };
