@@ -54,7 +54,7 @@ export const cavia: MetaLearner = {
   uses: MAML_USES,
   options: caviaOptions,
   // their regression setting
-  defaults: { context: 5, innerLr: 1 },
+  defaults: { innerLr: 1 },
   check: checkQueryGrid,
   contextInputs: (config) => config.context,
   metaGradient({ params, config }, batch) {
