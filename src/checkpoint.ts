@@ -312,7 +312,8 @@ function readRun(dir: string): Run {
   if (meta) {
     const config = validateConfig(meta.config, `${where} (userDefinedMetadata)`);
     if (config.hidden.join(',') !== hidden.join(',') || config.activation !== activation || inputWidth(config) !== inputs) {
-      throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}, ${inputWidth(config)} input(s)) does not match its topology (${inputs} input(s))`);
+      const widths = inputWidth(config) === inputs ? '' : `, ${inputWidth(config)} inputs; the topology takes ${inputs}`;
+      throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}${widths}) does not match its topology`);
     }
     const files = meta.files;
     if (!Number.isInteger(meta.iteration) || (meta.iteration as number) < 0 || typeof files?.state !== 'string' || typeof files.curve !== 'string') throw new UsageError(`${where}: its metalearn metadata is incomplete (damaged or not written by metalearn)`);
