@@ -6,6 +6,7 @@
 // was killed at.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { inputWidth } from './algorithms/index.js';
 import { savedConfig } from './config.js';
 import { UsageError } from './errors.js';
 import { describeFsError, removeTempFiles, writeFileAtomic } from './fsutil.js';
@@ -16,18 +17,21 @@ import { VERSION } from './version.js';
 
 export * from './run-format.js';
 
+/** The names of the input columns of an MLP of `width` inputs: x, then the context inputs. */
+export const inputNames = (width: number): string[] => ['x', ...Array.from({ length: width - 1 }, (_, i) => `context ${i + 1}`)];
+
 const fileName = (kind: 'weights' | 'extras' | 'state' | 'curve', iteration: number) => `${kind}-${String(iteration).padStart(7, '0')}.${kind === 'weights' || kind === 'extras' ? 'bin' : 'json'}`;
 /** Files of a checkpoint other than model.json. */
 const CHECKPOINT_FILE = /^(weights|extras|state|curve)-\d+\.(bin|json)$/;
 
-/** The layers-format model.json of an MLP with these hidden sizes, its weights in `weightsFile`. */
-export function modelJson(hidden: number[], activation: Activation, weightsFile: string, metadata?: object): object {
-  const sizes = layerSizes(hidden);
+/** The layers-format model.json of an MLP with these hidden sizes and `inputs` input columns (x, then any context), its weights in `weightsFile`. */
+export function modelJson(hidden: number[], activation: Activation, weightsFile: string, metadata?: object, inputs = 1): object {
+  const sizes = layerSizes(hidden, inputs);
   const layers = sizes.slice(1).map((units, i) => ({
     class_name: 'Dense',
-    config: { name: `dense_${i + 1}`, units, activation: i < sizes.length - 2 ? activation : 'linear', use_bias: true, ...(i === 0 ? { batch_input_shape: [null, 1], dtype: 'float32' } : {}) },
+    config: { name: `dense_${i + 1}`, units, activation: i < sizes.length - 2 ? activation : 'linear', use_bias: true, ...(i === 0 ? { batch_input_shape: [null, inputs], dtype: 'float32' } : {}) },
   }));
-  const weights = paramShapes(hidden).map((shape, i) => ({ name: `dense_${Math.floor(i / 2) + 1}/${i % 2 ? 'bias' : 'kernel'}`, shape, dtype: 'float32' }));
+  const weights = paramShapes(hidden, inputs).map((shape, i) => ({ name: `dense_${Math.floor(i / 2) + 1}/${i % 2 ? 'bias' : 'kernel'}`, shape, dtype: 'float32' }));
   return {
     format: 'layers-model',
     generatedBy: `metalearn ${VERSION}`,
@@ -79,8 +83,9 @@ export function saveCheckpoint(dir: string, c: CheckpointContents, lock?: RunLoc
     throw e;
   }
   lock?.check();
-  const metadata: Metadata = { formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, iteration, backend: c.info.backend, kernels: c.info.kernels, config: savedConfig(config), files };
-  writeFileAtomic(join(dir, MODEL_FILE), JSON.stringify(modelJson(config.hidden, config.activation, weightsFile, metadata), null, 1));
+  const inputs = inputWidth(config);
+  const metadata: Metadata = { formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, iteration, backend: c.info.backend, kernels: c.info.kernels, config: savedConfig(config), inputs: inputNames(inputs), files };
+  writeFileAtomic(join(dir, MODEL_FILE), JSON.stringify(modelJson(config.hidden, config.activation, weightsFile, metadata, inputs), null, 1));
   const kept = new Set([weightsFile, ...Object.values(files)]);
   for (const name of readdirSync(dir)) if (CHECKPOINT_FILE.test(name) && !kept.has(name)) rmSync(join(dir, name), { force: true });
 }

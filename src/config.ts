@@ -9,6 +9,7 @@ import { ACTIVATIONS, LOSSES } from './model.js';
 import { atMost, checkSome, count, countOrZero, defaultsOf, describeIssues, finite, nonNegative, objectOf, option, optionName, positive, range, showValue, strictRange, widths, type Values } from './options.js';
 
 export const META_OPTIMIZERS = ['sgd', 'adam'] as const;
+export const META_LR_SCHEDULES = ['linear', 'cosine'] as const;
 const taskCount = atMost(count, MAX_TASKS);
 
 /** The options every algorithm shares (the ones an algorithm reads are listed in its `uses`, beside ALWAYS_USED). The defaults: the MAML paper's sinusoid protocol (section 5.1), shortened to 10 000 iterations. */
@@ -21,7 +22,8 @@ export const SHARED_OPTIONS = {
   innerLr: option({ flag: '--inner-lr <lr>', kind: 'number', help: 'step size of the inner (adaptation) SGD, and of fine-tuning in validation and eval', schema: positive, default: 0.01 }),
   metaOptimizer: option({ flag: '--meta-optimizer <name>', kind: 'enum', help: `outer optimizer: ${META_OPTIMIZERS.join('|')}`, schema: z.enum(META_OPTIMIZERS), default: 'adam' as (typeof META_OPTIMIZERS)[number] }),
   metaLr: option({ flag: '--meta-lr <lr>', kind: 'number', help: 'outer step size (reptile: epsilon in theta += epsilon (phi - theta))', schema: positive, default: 0.001 }),
-  metaLrFinal: option({ flag: '--meta-lr-final <lr>', kind: 'number', help: 'anneal the outer step size linearly to this value by the last iteration', schema: nonNegative.nullable(), default: null as number | null }),
+  metaLrFinal: option({ flag: '--meta-lr-final <lr>', kind: 'number', help: 'anneal the outer step size to this value by the last iteration (along --meta-lr-schedule)', schema: nonNegative.nullable(), default: null as number | null }),
+  metaLrSchedule: option({ flag: '--meta-lr-schedule <shape>', kind: 'enum', help: `how the outer step size goes from --meta-lr to --meta-lr-final: ${META_LR_SCHEDULES.join('|')} (cosine: metaLrFinal + (metaLr - metaLrFinal) (1 + cos(pi i / (iterations - 1))) / 2, SGDR without restarts)`, schema: z.enum(META_LR_SCHEDULES), default: 'linear' as (typeof META_LR_SCHEDULES)[number] }),
   clipGrad: option({ flag: '--clip-grad <norm>', kind: 'number', help: 'clip each inner and outer gradient to this global L2 norm (maml then differentiates by autodiff)', schema: positive.nullable(), default: null as number | null }),
   hidden: option({ flag: '--hidden <sizes>', kind: 'ints', help: 'hidden layer widths, comma separated (e.g. 40,40)', schema: widths(MAX_UNITS), default: [40, 40] }),
   activation: option({ flag: '--activation <name>', kind: 'enum', help: `hidden activation: ${ACTIVATIONS.join('|')}`, schema: z.enum(ACTIVATIONS), default: 'relu' as (typeof ACTIVATIONS)[number] }),
@@ -91,6 +93,7 @@ const trainConfigSchema = objectOf(TRAIN_OPTIONS).superRefine((c, ctx) => {
   const params = sizes.slice(1).reduce((n, units, i) => n + (sizes[i] + 1) * units, 0); // kernels and biases
   if (params > MAX_PARAMS) ctx.addIssue({ code: 'custom', path: ['hidden'], message: `gives ${params} parameters, more than ${MAX_PARAMS}` });
   else checkSize(ctx, 'hidden', 'tasks (meta-batch or val-tasks) x parameters', Math.max(c.metaBatch, c.valTasks), params, MAX_TASK_WEIGHTS);
+  if (c.metaLrSchedule !== 'linear' && c.metaLrFinal === null && usedOptions(c.algo).includes('metaLrSchedule')) ctx.addIssue({ code: 'custom', path: ['metaLrFinal'], message: `the ${c.metaLrSchedule} schedule anneals to --meta-lr-final: give it (e.g. 1e-5)` });
   LEARNERS[c.algo].check?.(c as TrainConfig, (key, message) => ctx.addIssue({ code: 'custom', path: [key], message }));
 });
 

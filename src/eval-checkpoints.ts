@@ -20,8 +20,8 @@ import type { TaskFamily } from './tasks.js';
 export const EVAL_OPTIONS = {
   samples: option({ flag: '--samples <k>', kind: 'int', help: 'support points K per task for fine-tuning', schema: count, default: 5 }),
   updates: option({ flag: '--updates <n>', kind: 'int', help: 'fine-tuning updates; the loss is reported after each', schema: countOrZero, default: 10 }),
-  lr: option({ flag: '--lr <lr>', kind: 'number', help: "fine-tuning SGD step size (default: each checkpoint's inner-lr; 0.01 for a plain layers model); meta-sgd steps by its learned rates instead", schema: positive.optional(), default: undefined as number | undefined }),
-  plainSgd: option({ flag: '--plain-sgd', kind: 'bool', help: 'fine-tune every checkpoint by plain SGD at --lr on its support points, ignoring the learned rates of meta-sgd and the learned loss of daml', schema: z.boolean(), default: false }),
+  lr: option({ flag: '--lr <lr>', kind: 'number', help: "fine-tuning SGD step size (default: each checkpoint's inner-lr; 0.01 for a plain layers model); meta-sgd and maml++ step by their learned rates instead (maml++ past its learned steps at this lr)", schema: positive.optional(), default: undefined as number | undefined }),
+  plainSgd: option({ flag: '--plain-sgd', kind: 'bool', help: 'fine-tune every checkpoint by plain SGD at --lr on its support points, ignoring the learned rates of meta-sgd and maml++ and the learned loss of daml, and every weight rather than anil\'s head or cavia\'s context (at zero context)', schema: z.boolean(), default: false }),
   tasks: option({ flag: '--tasks <n>', kind: 'int', help: 'held-out tasks, the same for every checkpoint (20 000: a 95% interval of about +-2% on a MAML paper model\'s mean, in about 8 s per checkpoint on wasm)', schema: atMost(count, MAX_TASKS), default: 20000 }),
   seed: option({ flag: '--seed <n>', kind: 'int', help: 'seed of the held-out tasks', schema: countOrZero, default: 1000 }),
   sampleRange: option({ flag: '--sample-range <lo,hi>', kind: 'range', help: "where support x are drawn (default: the family's x range; e.g. 0,5 for the Flux robustness test)", schema: strictRange.optional(), default: undefined as [number, number] | undefined }),
@@ -107,7 +107,7 @@ export function fineTuneCheckpoints(models: { dir: string; model: LoadedModel }[
   };
   const sampleRange = settings.sampleRange ?? family.xRange;
   const tuning = models.map(({ dir, model }): FineTuning | undefined => {
-    const t = settings.plainSgd || !model.info ? undefined : LEARNERS[model.info.config.algo].fineTuning?.(model.extras);
+    const t = settings.plainSgd || !model.info ? undefined : LEARNERS[model.info.config.algo].fineTuning?.(model);
     if (t?.adaptation === 'learned loss' && (!family.sourceRanges || family.sourceRanges.length !== family.phases?.length)) {
       throw new UsageError(`${dir}: daml adapts from the source domains of its training phases: evaluate it on its own task family (first, and without --phase/--phases), or with --plain-sgd`);
     }

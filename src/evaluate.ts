@@ -4,7 +4,7 @@
 // [tasks, ...]; the parts change nothing (every task is computed on its own rows) but memory.
 import * as tf from '@tensorflow/tfjs';
 import { sgdStep, type AdaptOptions } from './adapt.js';
-import { forward, perTaskCopies, taskLosses, type Activation, type LossKind, type Params } from './model.js';
+import { atZeroContext, forward, perTaskCopies, taskLosses, type Activation, type LossKind, type Params } from './model.js';
 import { Rng } from './rng.js';
 import { disposePoints, linspace, pointSet, sampleInputs, sampleTasks, type PointSet, type SineTask, type TaskFamily } from './tasks.js';
 
@@ -91,7 +91,7 @@ export function drawnForWhole(set: EvalSet, key: string, perTask: number, draw: 
   return memo.get(key)!.subarray(set.start * perTask, (set.start + set.tasks.length) * perTask);
 }
 
-/** One fine-tuning step of every task of a set, update = 0, 1, ...: per-task params in, per-task params out. */
+/** One fine-tuning step of every task of a set, update = 0, 1, ...: per-task params in, per-task params out (a param it does not change may be returned as it came). */
 export type AdaptStep = (fast: Params, set: EvalSet, update: number, opts: AdaptOptions) => Params;
 
 export interface FineTuneOptions {
@@ -117,7 +117,7 @@ export interface FineTuneResult {
   predictions?: Float32Array[];
 }
 
-/** Fine-tunes params on every task of the set and records the losses after each update. */
+/** Fine-tunes params on every task of the set and records the losses after each update. Inputs of the MLP beyond x (a context) start at zero. */
 export function fineTune(params: Params, set: EvalSet, o: FineTuneOptions): FineTuneResult {
   const tasks = set.tasks.length;
   const floats = params.reduce((n, p) => n + p.size, 0);
@@ -157,7 +157,7 @@ function fineTunePart(params: Params, part: EvalSet, o: FineTuneOptions, result:
       if (predictions) out.pred = pred;
       return out;
     });
-  let fast = tf.tidy(() => perTaskCopies(params, part.tasks.length)); // owned here, so every step can free the last
+  let fast = tf.tidy(() => perTaskCopies(atZeroContext(params), part.tasks.length)); // owned here, so every step can free the last
   for (let u = 0; ; u++) {
     const measured = measure(fast);
     result.losses[u].set(measured.loss.dataSync(), offset);
@@ -167,7 +167,7 @@ function fineTunePart(params: Params, part: EvalSet, o: FineTuneOptions, result:
     tf.dispose(Object.values(measured));
     if (u === o.updates) break;
     const next = tf.tidy(() => step(fast, part, u, adaptOpts));
-    tf.dispose(fast);
+    tf.dispose(fast.filter((p) => !next.includes(p))); // what the step kept (anil's body) lives on
     fast = next;
   }
   tf.dispose(fast);

@@ -114,6 +114,14 @@ export function residualLosses(residual: tf.Tensor, kind: LossKind): tf.Tensor1D
   return tf.mean(kind === 'l1' ? tf.abs(residual) : tf.square(residual), [1, 2]) as tf.Tensor1D;
 }
 
+/**
+ * The MLP as a function of x alone, with its other inputs (CAVIA's context, after x) at zero: the first layer keeps
+ * its row for x, W1 [1 + c, out] -> [1, out]. An MLP of x alone is returned as it is.
+ */
+export function atZeroContext(params: Params): Params {
+  return params[0].shape[0] === 1 ? params : [tf.slice(params[0], [0, 0], [1, -1]), ...params.slice(1)];
+}
+
 /** One copy of each parameter per task: [tasks, ...shape]. Its gradient reduces with one Sum. */
 export function perTaskCopies(params: Params, tasks: number): Params {
   return params.map((p) => tf.add(p, tf.zeros([tasks, ...p.shape])));

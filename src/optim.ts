@@ -101,9 +101,13 @@ export function createMetaOptimizer(config: Pick<TrainConfig, 'metaOptimizer'>, 
   return config.metaOptimizer === 'adam' ? adam(params) : sgd();
 }
 
-/** Outer step size at an iteration: metaLr, annealed linearly to metaLrFinal when set. */
-export function metaLrAt(config: Pick<TrainConfig, 'metaLr' | 'metaLrFinal' | 'iterations'>, iteration: number): number {
+/**
+ * Outer step size at an iteration: metaLr, annealed to metaLrFinal when set, linearly or along a half cosine
+ * (Loshchilov & Hutter's SGDR without restarts, as MAML++ anneals its meta-optimizer; PyTorch's CosineAnnealingLR).
+ */
+export function metaLrAt(config: Pick<TrainConfig, 'metaLr' | 'metaLrFinal' | 'metaLrSchedule' | 'iterations'>, iteration: number): number {
   if (config.metaLrFinal === null || config.iterations <= 1) return config.metaLr;
   const done = Math.min(1, iteration / (config.iterations - 1));
+  if (config.metaLrSchedule === 'cosine') return config.metaLrFinal + ((config.metaLr - config.metaLrFinal) * (1 + Math.cos(Math.PI * done))) / 2;
   return config.metaLr + (config.metaLrFinal - config.metaLr) * done;
 }

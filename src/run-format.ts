@@ -11,7 +11,7 @@
 // run on files read from disk (checkpoint.ts, which also writes them) and fetched by the page (page/).
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { LEARNERS, type Extras } from './algorithms/index.js';
+import { inputWidth, LEARNERS, type Extras } from './algorithms/index.js';
 import { validateConfig, type TrainConfig } from './config.js';
 import { UsageError } from './errors.js';
 import type { KernelSet } from './kernels/index.js';
@@ -65,6 +65,8 @@ export interface ResumeState {
 export interface Metadata extends Omit<RunInfo, 'config'> {
   formatVersion: number;
   config: Partial<TrainConfig>;
+  /** What each column of the model's input is: x, then CAVIA's context inputs (zero for the meta-learned prior; eval adapts them per task). */
+  inputs: string[];
   files: { state: string; curve: string; extras?: string };
 }
 
@@ -94,7 +96,9 @@ export interface Run {
   dir: string;
   hidden: number[];
   activation: Activation;
-  /** The MLP's weights, one array per param (shapes: paramShapes(hidden)). */
+  /** Input columns of the MLP: 1 (x), or 1 + CAVIA's context inputs. */
+  inputs: number;
+  /** The MLP's weights, one array per param (shapes: paramShapes(hidden, inputs)). */
   weights: Float32Array[];
   /** Null for a plain layers model (e.g. written by the PyTorch peer), which has only weights. */
   info: RunInfo | null;
@@ -105,6 +109,7 @@ export interface Run {
 }
 
 interface DenseConfig {
+  batch_input_shape?: unknown;
   units?: unknown;
   activation?: unknown;
   use_bias?: unknown;
@@ -209,7 +214,7 @@ function fromBase64(text: string): Uint8Array | undefined {
 }
 
 /** The topology of a layers-format MLP: hidden widths and activation, checked against what metalearn accepts. */
-function readTopology(json: LayersModelJson, where: string): { hidden: number[]; activation: Activation } {
+function readTopology(json: LayersModelJson, where: string): { inputs: number; hidden: number[]; activation: Activation } {
   const layers = json.modelTopology?.config?.layers;
   if (!Array.isArray(layers) || layers.length < 2) throw new UsageError(`${where}: expected a Sequential model of at least two Dense layers`);
   const units = layers.map((l, i) => {
@@ -223,7 +228,10 @@ function readTopology(json: LayersModelJson, where: string): { hidden: number[];
   const activation = [...hiddenActs][0];
   if (hiddenActs.size !== 1 || (activation !== 'relu' && activation !== 'tanh')) throw new UsageError(`${where}: hidden activations must all be relu or tanh, not ${[...hiddenActs].join(', ')}`);
   if ((layers[layers.length - 1].config?.activation ?? 'linear') !== 'linear') throw new UsageError(`${where}: the output layer must be linear`);
-  return { hidden: units.slice(0, -1), activation };
+  const shape = layers[0].config?.batch_input_shape;
+  const inputs = Array.isArray(shape) ? shape[1] : 1;
+  if (!Number.isInteger(inputs) || inputs < 1 || inputs > MAX_UNITS) throw new UsageError(`${where}: layer 1 has an invalid input width ${JSON.stringify(inputs)}`);
+  return { inputs, hidden: units.slice(0, -1), activation };
 }
 
 /** Reads one committed checkpoint (or a plain layers model) and checks all of it, every size and shape before the big reads. */
@@ -238,8 +246,8 @@ export function parseRun(files: RunFiles): Run {
   if (meta && meta.formatVersion !== FORMAT_VERSION) {
     throw new UsageError(`${where}: written in format ${meta.formatVersion} by metalearn ${meta.metalearnVersion ?? '0.1'}: convert it with \`npx metalearn upgrade ${dir}\``);
   }
-  const { hidden, activation } = readTopology(json, where);
-  const shapes = paramShapes(hidden);
+  const { inputs, hidden, activation } = readTopology(json, where);
+  const shapes = paramShapes(hidden, inputs);
   const total = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
   if (total > MAX_PARAMS) throw new UsageError(`${where}: ${total} parameters is more than this tool accepts (${MAX_PARAMS})`);
   const manifest = json.weightsManifest?.flatMap((g) => g.weights ?? []) ?? [];
@@ -255,16 +263,20 @@ export function parseRun(files: RunFiles): Run {
   let groups: [string, number[][]][] = [];
   if (meta) {
     const config = validateConfig(meta.config, `${where} (userDefinedMetadata)`);
-    if (config.hidden.join(',') !== hidden.join(',') || config.activation !== activation) throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}) does not match its topology`);
+    if (config.hidden.join(',') !== hidden.join(',') || config.activation !== activation || inputWidth(config) !== inputs) {
+      const widths = inputWidth(config) === inputs ? '' : `, ${inputWidth(config)} inputs; the topology takes ${inputs}`;
+      throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}${widths}) does not match its topology`);
+    }
     const files = meta.files;
     if (!Number.isInteger(meta.iteration) || (meta.iteration as number) < 0 || typeof files?.state !== 'string' || typeof files.curve !== 'string') throw new UsageError(`${where}: its metalearn metadata is incomplete (damaged or not written by metalearn)`);
     info = { iteration: meta.iteration as number, config, backend: String(meta.backend), kernels: meta.kernels === 'simd' ? 'simd' : 'builtin', metalearnVersion: String(meta.metalearnVersion) };
     groups = Object.entries(LEARNERS[config.algo].extras?.(config) ?? {}).map(([name, g]) => [name, g.shapes]);
     if (groups.length > 0 && typeof files.extras !== 'string') throw new UsageError(`${where}: ${config.algo} keeps its learned tensors in an extras file, and none is named`);
   }
+  if (!meta && inputs !== 1) throw new UsageError(`${where}: a layers model without metalearn metadata must take one input (x), not ${inputs}`);
   const name = (path: string) => path.replace(/^\.\//, '');
   const weights = split(readFloats(files, name(paths[0]), total, `checkpoint ${dir}`), shapes);
-  if (!meta || !info) return { dir, hidden, activation, weights, info: null, extras: {}, resume: null, curve: null };
+  if (!meta || !info) return { dir, inputs, hidden, activation, weights, info: null, extras: {}, resume: null, curve: null };
   const extraShapes = groups.flatMap(([, s]) => s);
   const extraFloats = extraShapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
   const extraValues = groups.length ? split(readFloats(files, meta.files!.extras!, extraFloats, `checkpoint ${dir}`), extraShapes) : [];
@@ -285,7 +297,7 @@ export function parseRun(files: RunFiles): Run {
     },
   };
   const curve = parseCurve(readRunJson(files, meta.files!.curve, `checkpoint ${dir}`), `checkpoint ${files.path(meta.files!.curve)}`);
-  return { dir, hidden, activation, weights, info, extras, resume, curve };
+  return { dir, inputs, hidden, activation, weights, info, extras, resume, curve };
 }
 
 /** A run's MLP and extras as tensors, for evaluation. */
@@ -297,7 +309,7 @@ export interface LoadedModel extends Omit<Run, 'weights' | 'extras'> {
 
 /** A run read and checked, its weights made tensors. */
 export function modelOf(run: Run): LoadedModel {
-  const shapes = paramShapes(run.hidden);
+  const shapes = paramShapes(run.hidden, run.inputs);
   return {
     ...run,
     params: run.weights.map((w, i) => tf.tensor(w, shapes[i])),

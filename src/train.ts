@@ -3,7 +3,7 @@
 // then the loop, whose body is sample, meta-step, log, validate, checkpoint.
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { LEARNERS, trains, usesQuery, type Extras, type MetaBatch, type MetaLearner, type MetaState } from './algorithms/index.js';
+import { inputWidth, LEARNERS, trains, usesQuery, type Extras, type MetaBatch, type MetaLearner, type MetaState } from './algorithms/index.js';
 import { clipByGlobalNorm } from './adapt.js';
 import { runtime } from './backend.js';
 import { loadRun, saveCheckpoint, type Curve, type ResumeState, type RunInfo, type ValidationPoint } from './checkpoint.js';
@@ -93,7 +93,7 @@ function resumedStart(dir: string, changes: Partial<TrainConfig>): Start {
 export function initialTensors(config: TrainConfig): { initial: tf.Tensor[]; extras: Extras } {
   const rng = new Rng(`${config.seed}:extras`);
   const extras = Object.fromEntries(Object.entries(LEARNERS[config.algo].extras?.(config) ?? {}).map(([name, group]) => [name, group.init(rng)]));
-  return { initial: initParams(config.hidden, new Rng(`${config.seed}:init`)), extras };
+  return { initial: initParams(config.hidden, new Rng(`${config.seed}:init`), inputWidth(config)), extras };
 }
 
 /** What a meta-iteration works on, as live tensors, with its learner and meta-optimizer. */
@@ -112,7 +112,7 @@ export function freshTrainable(config: TrainConfig): Trainable {
 /** Variables of the starting values, a meta-optimizer over all of them, and the random stream (restored for a resume). */
 export function trainable(config: TrainConfig, weights: Float32Array[], extraValues: Float32Array[], resume: ResumeState | null = null): Trainable {
   const learner = LEARNERS[config.algo];
-  const shapes = paramShapes(config.hidden);
+  const shapes = paramShapes(config.hidden, inputWidth(config));
   const variable = (values: Float32Array, shape: number[]) => tf.tidy(() => tf.variable(tf.tensor(values, shape), true)); // the tensor goes, the variable stays
   const params = weights.map((w, i) => variable(w, shapes[i]));
   let offset = 0;
@@ -152,7 +152,7 @@ export function sampleMetaBatch(rng: Rng, config: TrainConfig): MetaBatch {
 export function metaStep(t: Trainable, batch: MetaBatch, iteration: number): tf.Scalar {
   try {
     return tf.tidy(() => {
-      const { loss, grads } = t.learner.metaGradient!(t, batch);
+      const { loss, grads } = t.learner.metaGradient!(t, batch, iteration);
       const clipped = t.config.clipGrad === null ? grads : clipByGlobalNorm(grads, t.config.clipGrad, false);
       t.optimizer.apply([...t.params, ...Object.values(t.extras).flat()], clipped, metaLrAt(t.config, iteration));
       return loss;
@@ -234,7 +234,7 @@ function checkFinite(window: LossWindow, t: Trainable, iteration: number, diverg
 /** Validate: the mean grid MSE of the validation tasks before and after the learner's fine-tuning. */
 function validate(t: Trainable, set: EvalSet, iteration: number, seconds: number, diverged: (at: number, what: string) => Error): ValidationPoint {
   const { config } = t;
-  const step = t.learner.fineTuning?.(t.extras).step;
+  const step = t.learner.fineTuning?.(t).step;
   const losses = fineTune(t.params, set, { updates: config.valUpdates, lr: config.innerLr, loss: config.loss, activation: config.activation, step }).losses;
   const [before, after] = [summarize(losses[0]), summarize(losses[losses.length - 1])];
   if (before.diverged + after.diverged > 0) throw diverged(iteration, `its validation loss is not finite for ${before.diverged} of ${before.n} tasks before fine-tuning and ${after.diverged} after`);

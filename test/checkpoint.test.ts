@@ -10,7 +10,7 @@ import { LEARNERS } from '../src/algorithms/index.js';
 import { runtime } from '../src/backend.js';
 import { disposeModel, loadModel } from '../src/checkpoint.js';
 import { defaultsFor } from '../src/config.js';
-import { forward } from '../src/model.js';
+import { atZeroContext, forward } from '../src/model.js';
 import { train } from '../src/train.js';
 import { forEachBackend, runFiles } from './helpers.js';
 
@@ -52,7 +52,7 @@ forEachBackend('checkpoint round trip', (backend) => {
     });
   }
 
-  for (const algo of ['meta-sgd', 'daml'] as const) {
+  for (const algo of ['meta-sgd', 'daml', 'maml++'] as const) {
     it(`${algo}: model.json stays a plain layers MLP; the learned tensors beside it load from its extras file, and are required`, async () => {
       const runDir = join(scratch, `${backend}-${algo}`);
       const config = { ...defaultsFor(algo), hidden: [8], ...(algo === 'daml' ? { adaptHidden: [4] } : {}), iterations: 3, metaBatch: 2, evalEvery: 0, valTasks: 2 };
@@ -69,4 +69,24 @@ forEachBackend('checkpoint round trip', (backend) => {
       assert.throws(() => loadModel(runDir), /extras-\d+\.bin is missing/);
     });
   }
+
+  it('cavia: model.json takes [x, context] and says so; with the context at zero, tf.loadLayersModel predicts what metalearn predicts before adaptation', async () => {
+    const runDir = join(scratch, `${backend}-cavia`);
+    const config = { ...defaultsFor('cavia'), hidden: [8, 8], context: 3, iterations: 3, metaBatch: 2, evalEvery: 0, valTasks: 2 };
+    await train({ config, runDir, force: true });
+    const json = JSON.parse(readFileSync(runFiles(runDir).model, 'utf8'));
+    assert.deepEqual(json.modelTopology.config.layers[0].config.batch_input_shape, [null, 4]);
+    assert.deepEqual(json.userDefinedMetadata.metalearn.inputs, ['x', 'context 1', 'context 2', 'context 3']);
+    const model = await loadAsLayersModel(runDir);
+    const mine = loadModel(runDir);
+    assert.equal(mine.inputs, 4);
+    const x = tf.linspace(-5, 5, 101).reshape([101, 1]);
+    const theirs = (model.predict(tf.concat([x, tf.zeros([101, 3])], 1)) as tf.Tensor).dataSync();
+    const ours = forward(atZeroContext(mine.params), x.reshape([1, 101, 1]) as tf.Tensor3D, mine.activation).dataSync();
+    [...theirs].forEach((v, i) => assert.ok(Math.abs(v - ours[i]) <= 1e-5 * Math.max(1, Math.abs(ours[i])), `x ${i}: ${v} vs ${ours[i]}`));
+    model.dispose();
+    disposeModel(mine);
+    tf.dispose(x);
+  });
 });
+

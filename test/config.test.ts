@@ -54,8 +54,8 @@ describe('which algorithm reads which option', () => {
   it('an option an algorithm does not read is refused, whatever its value (its default too), from flags and from a config file', () => {
     assert.throws(() => resolveConfig({}, { algo: 'maml', adaptHidden: [32, 32] }), /'adaptHidden' \(--adapt-hidden\) is for daml, not maml/);
     assert.throws(() => resolveConfig({}, { algo: 'maml', innerBatch: 10 }), /'innerBatch' \(--inner-batch\) is for reptile, not maml/);
-    assert.throws(() => resolveConfig({ query: 10 }, { algo: 'reptile' }), /'query' \(--query\) is for maml, fomaml, meta-sgd, daml, not reptile/);
-    assert.throws(() => resolveConfig({}, { algo: 'fomaml', gradients: 'autodiff' }), /'gradients' \(--gradients\) is for maml, meta-sgd, not fomaml/);
+    assert.throws(() => resolveConfig({ query: 10 }, { algo: 'reptile' }), /'query' \(--query\) is for maml, fomaml, meta-sgd, daml, anil, cavia, maml\+\+, not reptile/);
+    assert.throws(() => resolveConfig({}, { algo: 'fomaml', gradients: 'autodiff' }), /'gradients' \(--gradients\) is for maml, meta-sgd, maml\+\+, not fomaml/);
     assert.throws(() => resolveConfig({}, { algo: 'random', iterations: 100 }), /'iterations' \(--iterations\) is for .*, not random/);
     assert.throws(() => resolveConfig({}, { algo: 'transfer', innerSteps: 2, query: 3 }), /'innerSteps'.*not transfer; 'query'.*not transfer/);
   });

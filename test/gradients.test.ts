@@ -1,17 +1,21 @@
 // Second-order meta-gradients are exact: MAML's checked against the JAX post's closed form,
-// and MAML's, Meta-SGD's and DAML's against central finite differences of an independent
-// float64 meta-loss, on cpu and wasm.
+// and MAML's, Meta-SGD's, DAML's, ANIL's, CAVIA's and MAML++'s against central finite
+// differences of an independent float64 meta-loss, on cpu and wasm.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { mamlGradient, metaLoss, metaSgdGradient, type MetaBatch } from '../src/algorithms/index.js';
+import { anil } from '../src/algorithms/anil.js';
+import { adaptContext, cavia, withContext } from '../src/algorithms/cavia.js';
 import { daml } from '../src/algorithms/daml.js';
+import { lossWeights, mamlPlusPlusGradient } from '../src/algorithms/maml-plus-plus.js';
 import { defaultsFor, type TrainConfig } from '../src/config.js';
-import { initParams, activate } from '../src/model.js';
+import { initParams, activate, atZeroContext, forward, perTaskCopies, taskLosses } from '../src/model.js';
+import type { EvalSet } from '../src/evaluate.js';
 import { Rng } from '../src/rng.js';
 import { pointSet, sampleInputs, sampleSourceInputs, sampleTasks } from '../src/tasks.js';
 import { forEachBackend, relativeNormError } from './helpers.js';
-import { directionalDerivatives, fromArrays, refDamlMetaLoss, refMetaLoss, type RefDamlTask, type RefTask } from './reference.js';
+import { directionalDerivatives, fromArrays, refCaviaMetaLoss, refDamlMetaLoss, refMetaLoss, refMultiStepMetaLoss, type RefDamlTask, type RefTask } from './reference.js';
 
 // The nested-gradient mechanism that the autodiff route (tf.grads inside tf.variableGrads) is built on.
 forEachBackend('JAX post numerics check', () => {
@@ -158,7 +162,7 @@ function damlCheck(config: TrainConfig) {
   const batch = batchFor(config, 7);
   const params = initParams(config.hidden, new Rng('fd')).map((t) => tf.variable(t));
   const net = daml.extras!(config).adaptationNet.init(new Rng('net')).map((t) => tf.variable(t));
-  const { loss: tfLoss, grads } = daml.metaGradient!({ params, config, rng: new Rng('sources'), extras: { adaptationNet: net } }, batch);
+  const { loss: tfLoss, grads } = daml.metaGradient!({ params, config, rng: new Rng('sources'), extras: { adaptationNet: net } }, batch, 0);
   const again = new Rng('sources'); // the same draws as metaGradient's
   const sources = Array.from({ length: config.innerSteps }, () => rows(sampleSourceInputs(again, config, batch.tasks, config.support)));
   const tasks: RefDamlTask[] = refTasks(batch).map((t, i) => ({ sources: sources.map((step) => step[i]), qx: t.qx, qy: t.qy }));
@@ -183,6 +187,119 @@ for (const activation of ['relu', 'tanh'] as const) {
         const err = relativeNormError(analytic, numeric);
         assert.ok(err < 1e-2, `${what}: relative error ${err}: analytic ${analytic} vs numeric ${numeric}`);
       }
+    });
+  });
+}
+
+/** Both relative errors of a check under 1e-2. */
+function assertChecks(check: Record<string, { analytic: number[]; numeric: number[] }>): void {
+  for (const [what, { analytic, numeric }] of Object.entries(check)) {
+    const err = relativeNormError(analytic, numeric);
+    assert.ok(err < 1e-2, `${what}: relative error ${err}: analytic ${analytic} vs numeric ${numeric}`);
+  }
+}
+
+/** ANIL's meta-gradient against the reference MAML loss with the body's inner rates at zero and the head's at innerLr. */
+function anilCheck(config: TrainConfig) {
+  const batch = batchFor(config, 7);
+  const params = initParams(config.hidden, new Rng('fd')).map((t) => tf.variable(t));
+  const { loss: tfLoss, grads } = anil.metaGradient!({ params, config, rng: new Rng('unused'), extras: {} }, batch, 0);
+  const shapes = params.map((p) => p.shape);
+  const rates = fromArrays(params.map((p, i) => new Array(p.size).fill(i >= params.length - 2 ? config.innerLr : 0)), shapes);
+  const loss = (values: number[][]) => refMetaLoss(fromArrays(values, shapes), refTasks(batch), config.innerSteps, rates, config.activation, config.loss);
+  const base = valuesOf(params);
+  assertSameLoss(tfLoss, loss(base));
+  return { params: directionalDerivatives(valuesOf(grads), base, loss) };
+}
+
+for (const activation of ['relu', 'tanh'] as const) {
+  forEachBackend(`ANIL meta-gradient through the head's adaptation, ${activation} MLP, 2 inner steps`, () => {
+    it('with respect to the body and the head, matches central finite differences (relative error < 1e-2)', () => {
+      assertChecks(tf.tidy(() => anilCheck({ ...smallConfig(activation), algo: 'anil', innerLr: 0.2 })));
+    });
+  });
+}
+
+/** CAVIA's meta-gradient (through the context's adaptation) against the reference over [x, context] inputs. */
+function caviaCheck(config: TrainConfig) {
+  const batch = batchFor(config, 7);
+  const params = initParams(config.hidden, new Rng('fd'), 1 + config.context).map((t) => tf.variable(t));
+  const { loss: tfLoss, grads } = cavia.metaGradient!({ params, config, rng: new Rng('unused'), extras: {} }, batch, 0);
+  const shapes = params.map((p) => p.shape);
+  const loss = (values: number[][]) => refCaviaMetaLoss(fromArrays(values, shapes), refTasks(batch), config.context, config.innerSteps, config.innerLr, config.activation, config.loss);
+  const base = valuesOf(params);
+  assertSameLoss(tfLoss, loss(base));
+  return { params: directionalDerivatives(valuesOf(grads), base, loss) };
+}
+
+for (const activation of ['relu', 'tanh'] as const) {
+  forEachBackend(`CAVIA meta-gradient through the context's adaptation, ${activation} MLP`, () => {
+    const config = (more: Partial<TrainConfig> = {}) => ({ ...defaultsFor('cavia'), ...smallConfig(activation), algo: 'cavia' as const, context: 3, innerLr: 0.5, ...more });
+    it('2 inner steps: matches central finite differences (relative error < 1e-2)', () => {
+      assertChecks(tf.tidy(() => caviaCheck(config())));
+    });
+    it("eval's step (the context as a shift of the first layer's bias) gives the query losses of the context's adaptation", () => {
+      tf.tidy(() => {
+        const c = config();
+        const batch = batchFor(c, 11);
+        const params = initParams(c.hidden, new Rng('fd'), 1 + c.context);
+        const { step } = cavia.fineTuning!({ params, extras: {} });
+        const opts = { steps: 1, lr: c.innerLr, loss: c.loss, activation: c.activation, clipGrad: null, autodiff: false };
+        let fast = perTaskCopies(atZeroContext(params), c.metaBatch);
+        for (let u = 0; u < c.innerSteps; u++) fast = step(fast, { support: batch.support } as EvalSet, u, opts);
+        const query = batch.query!;
+        const mine = taskLosses(forward(fast, query.x, c.activation), query.y, c.loss).dataSync();
+        const theirs = taskLosses(forward(params, withContext(query.x, adaptContext(params, batch.support, c)), c.activation), query.y, c.loss).dataSync();
+        mine.forEach((v, t) => assert.ok(Math.abs(v - theirs[t]) <= 1e-4 * Math.max(1, theirs[t]), `task ${t}: ${v} vs ${theirs[t]}`));
+      });
+    });
+  });
+}
+
+/** MAML++'s meta-gradient at an iteration of the multi-step loss's annealing, with respect to theta and to the per-step rates. */
+function mamlPlusPlusCheck(config: TrainConfig, iteration: number) {
+  const batch = batchFor(config, 7);
+  const params = initParams(config.hidden, new Rng('fd')).map((t) => tf.variable(t));
+  // rates around innerLr, unequal over steps and tensors, so that a rate applied at the wrong step or to the wrong tensor would show
+  const rng = new Rng('rates');
+  const rates = params.map(() => tf.variable(tf.tensor1d(Array.from({ length: config.innerSteps }, () => config.innerLr * rng.uniform(0.5, 1.5)))));
+  const { loss: tfLoss, grads } = mamlPlusPlusGradient(params, rates, batch, config, iteration);
+  const weights = lossWeights(config.innerSteps, config.mslIterations, iteration);
+  const shapes = params.map((p) => p.shape);
+  const [theta, r] = [valuesOf(params), valuesOf(rates)];
+  const loss = (t: number[][], rs: number[][]) => refMultiStepMetaLoss(fromArrays(t, shapes), refTasks(batch), weights.map((_, s) => rs.map((q) => q[s])), weights, config.activation, config.loss);
+  assertSameLoss(tfLoss, loss(theta, r));
+  const values = valuesOf(grads);
+  const n = params.length;
+  return {
+    grads: values,
+    check: { params: directionalDerivatives(values.slice(0, n), theta, (t) => loss(t, r)), rates: directionalDerivatives(values.slice(n), r, (q) => loss(theta, q)) },
+  };
+}
+
+for (const activation of ['relu', 'tanh'] as const) {
+  forEachBackend(`MAML++ meta-gradient, ${activation} MLP, 3 inner steps, multi-step loss`, () => {
+    const config = (gradients: 'analytic' | 'autodiff', firstOrderIterations = 0) => ({ ...defaultsFor('maml++'), ...smallConfig(activation), algo: 'maml++' as const, innerSteps: 3, mslIterations: 10, firstOrderIterations, gradients });
+    it('the loss weights anneal from uniform toward the last step, then the last step alone', () => {
+      assert.deepEqual(lossWeights(3, 10, 0), [1 / 3, 1 / 3, 1 / 3]);
+      const w = lossWeights(3, 10, 4);
+      assert.ok(w[0] < 1 / 3 && w[2] > 1 / 3 && Math.abs(w.reduce((a, b) => a + b, 0) - 1) < 1e-12, `${w}`);
+      assert.deepEqual(lossWeights(3, 10, 10), [0, 0, 1]);
+    });
+    for (const gradients of ['analytic', 'autodiff'] as const) {
+      it(`${gradients}: with respect to the initialisation and to the per-step rates, matches central finite differences (relative error < 1e-2)`, () => {
+        assertChecks(tf.tidy(() => mamlPlusPlusCheck(config(gradients), 4).check));
+      });
+    }
+    it('first order (derivative-order annealing): both routes agree, and differ measurably from the true meta-gradient', () => {
+      tf.tidy(() => {
+        const [analytic, autodiff] = (['analytic', 'autodiff'] as const).map((g) => mamlPlusPlusCheck(config(g, 5), 4));
+        const flat = (v: number[][]) => v.flat();
+        const agree = relativeNormError(flat(analytic.grads), flat(autodiff.grads));
+        assert.ok(agree < 1e-4, `the routes differ by ${agree}`);
+        const gap = relativeNormError(analytic.check.params.analytic, analytic.check.params.numeric);
+        assert.ok(gap > 1e-2, `first order is within ${gap} of the true meta-gradient`);
+      });
     });
   });
 }

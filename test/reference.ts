@@ -1,4 +1,4 @@
-// An independent float64 reference of the MAML, Meta-SGD and DAML meta-losses for an
+// An independent float64 reference of the MAML, Meta-SGD, DAML, MAML++ and CAVIA meta-losses for an
 // MLP, written out by hand (forward pass and backpropagation in plain loops, as in the
 // numpy post), so that finite differences can be taken at h = 1e-6 without float32
 // noise and without crossing ReLU kinks.
@@ -160,4 +160,48 @@ export function directionalDerivatives(grads: number[][], base: number[][], loss
     numeric.push((at(h) - at(-h)) / (2 * h));
   }
   return { analytic, numeric };
+}
+
+/**
+ * MAML++'s meta-loss: sum over steps s of weights[s] times the mean over tasks of the query loss after step s + 1,
+ * each step at its own rate per parameter tensor, rates[s][i].
+ */
+export function refMultiStepMetaLoss(p: RefParams, tasks: RefTask[], rates: number[][], weights: number[], a: Act, kind: 'mse' | 'l1'): number {
+  let total = 0;
+  for (const t of tasks) {
+    let fast = p;
+    rates.forEach((r, s) => {
+      fast = descend(fast, gradOf(fast, t.sx, t.sy, a, kind), fast.map((m, i) => ({ ...m, v: m.v.map(() => r[i]) })));
+      total += weights[s] * lossOf(fast, t.qx, t.qy, a, kind);
+    });
+  }
+  return total / tasks.length;
+}
+
+/** The loss of a network over [x, context] inputs on (xs, ys), and its gradient with respect to the context. */
+function contextLoss(p: RefParams, c: Float64Array, xs: number[], ys: number[], a: Act, kind: 'mse' | 'l1'): { loss: number; grad: Float64Array } {
+  const grad = new Float64Array(c.length);
+  let loss = 0;
+  xs.forEach((x, n) => {
+    const f = forwardOne(p, Float64Array.from([x, ...c]), a);
+    const d = f.out - ys[n];
+    loss += (kind === 'l1' ? Math.abs(d) : d * d) / xs.length;
+    const dInput = backwardOne(p, f, a, (kind === 'l1' ? Math.sign(d) : 2 * d) / xs.length, zerosLike(p));
+    for (let j = 0; j < c.length; j++) grad[j] += dInput[1 + j];
+  });
+  return { loss, grad };
+}
+
+/** CAVIA's meta-loss: mean over tasks of the query loss after `steps` steps of size lr on the context (from zero) alone. */
+export function refCaviaMetaLoss(p: RefParams, tasks: RefTask[], context: number, steps: number, lr: number, a: Act, kind: 'mse' | 'l1'): number {
+  let total = 0;
+  for (const t of tasks) {
+    let c = new Float64Array(context);
+    for (let s = 0; s < steps; s++) {
+      const { grad } = contextLoss(p, c, t.sx, t.sy, a, kind);
+      c = c.map((v, j) => v - lr * grad[j]);
+    }
+    total += contextLoss(p, c, t.qx, t.qy, a, kind).loss;
+  }
+  return total / tasks.length;
 }

@@ -25,11 +25,19 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
  */
 function briefConfig(algo: Algorithm, iterations: number): TrainConfig {
   const base = { ...defaultsFor(algo), hidden: [32, 32], iterations, seed: 3, evalEvery: 0, checkpointEvery: 0, logEvery: 50, valTasks: 20 };
-  return algo === 'reptile' ? { ...base, metaLr: 1 } : { ...base, metaBatch: 5, metaLr: 0.005 };
+  if (algo === 'reptile') return { ...base, metaLr: 1 };
+  // maml++: its schedules (first order, then second; the multi-step loss) run their course within the run; two inner
+  // steps (its 5 at these outer steps drive the learned rates to where the inner loop diverges)
+  const mamlPlusPlus = { innerSteps: 2, firstOrderIterations: Math.floor(0.3 * iterations), mslIterations: Math.floor(0.5 * iterations) };
+  return { ...base, metaBatch: 5, metaLr: 0.005, ...(algo === 'maml++' ? mamlPlusPlus : {}) };
 }
 
-/** For the bookkeeping tests (resume, memory): daml's nested gradients cost the most per inner step; two steps and a small adaptation network show the same. */
-const lighter = (algo: Algorithm) => (algo === 'daml' ? { innerSteps: 2, valUpdates: 2, adaptHidden: [8] } : {});
+/**
+ * For the bookkeeping tests (resume, memory): daml's nested gradients cost the most per inner step; two steps and a
+ * small adaptation network show the same. maml++: two steps, and its schedules switch after the resume point.
+ */
+const LIGHTER: Partial<Record<Algorithm, Partial<TrainConfig>>> = { daml: { innerSteps: 2, valUpdates: 2, adaptHidden: [8] }, 'maml++': { innerSteps: 2, valUpdates: 2, firstOrderIterations: 25, mslIterations: 30 } };
+const lighter = (algo: Algorithm) => LIGHTER[algo] ?? {};
 
 const briefRuns = new Map<string, Promise<string>>();
 
@@ -87,6 +95,21 @@ forEachBackend('brief meta-training', (backend) => {
     const [mine, theirs] = [metaSgd.byUpdate[1].mean, maml.byUpdate[1].mean];
     assert.ok(mine < 0.8 * theirs, `meta-sgd ${mine.toFixed(3)} vs maml ${theirs.toFixed(3)} after one step`);
   });
+  it('anil, cavia and maml++, each fine-tuned its own way, adapt to well below random and transfer', async () => {
+    const algos = ['random', 'transfer', 'anil', 'cavia', 'maml++'] as const;
+    const runs: string[] = [];
+    for (const algo of algos) runs.push(await trainBriefly(algo, 1000, backend)); // one at a time: train checks that it leaks nothing
+    const [random, transfer, ...learners] = evaluateRuns(runs, { samples: 10, updates: 5 });
+    assert.deepEqual(learners.map((r) => r.adaptation), ['head only', 'context', 'learned rates']);
+    const [before, after] = [(r: CheckpointResult) => r.byUpdate[0].mean, (r: CheckpointResult) => r.byUpdate[5].mean];
+    learners.forEach((r, i) => {
+      const algo = algos[i + 2];
+      assert.ok(after(r) < 0.5 * after(random), `${algo}: ${after(r).toFixed(3)} after 5 steps vs random ${after(random).toFixed(3)}`);
+      assert.ok(after(r) < 0.8 * after(transfer), `${algo}: ${after(r).toFixed(3)} after 5 steps vs transfer ${after(transfer).toFixed(3)}`);
+      assert.ok(before(r) - after(r) > before(transfer) - after(transfer), `${algo} gains ${(before(r) - after(r)).toFixed(3)}, transfer ${(before(transfer) - after(transfer)).toFixed(3)}`);
+    });
+    console.log(`# held-out MSE before/after 5 own steps [${backend}]: ${[random, transfer, ...learners].map((r, i) => `${algos[i]} ${before(r).toFixed(3)}/${after(r).toFixed(3)}`).join(', ')}`);
+  });
   after(() => console.log(`# held-out MSE before/after 5 steps [${backend}]: ${[...results].map(([a, r]) => `${a} ${r.before.toFixed(3)}/${r.after.toFixed(3)}`).join(', ')}`));
 });
 
@@ -105,7 +128,7 @@ forEachBackend('daml', (backend) => {
 });
 
 forEachBackend('resume', (backend) => {
-  for (const algo of ['maml', 'reptile', 'meta-sgd', 'daml'] as const) {
+  for (const algo of ['maml', 'reptile', 'meta-sgd', 'daml', 'anil', 'cavia', 'maml++'] as const) {
     it(`${algo}: N iterations in one go and N/2 + resume N/2 give the same weights and curve`, async () => {
       const config = { ...briefConfig(algo, 40), logEvery: 7, evalEvery: 10, checkpointEvery: 15, metaLrFinal: 0.0001, ...lighter(algo) };
       const whole = join(scratch, `${backend}-${algo}-whole`);
@@ -125,7 +148,7 @@ forEachBackend('resume', (backend) => {
 });
 
 forEachBackend('memory', (backend) => {
-  for (const algo of ['maml', 'fomaml', 'reptile', 'transfer', 'meta-sgd', 'daml'] as const) {
+  for (const algo of ['maml', 'fomaml', 'reptile', 'transfer', 'meta-sgd', 'daml', 'anil', 'cavia', 'maml++'] as const) {
     it(`${algo}: the tensor count is the same after 10 and after 500 iterations`, async () => {
       const counts: number[] = [];
       const config = { ...briefConfig(algo, 500), hidden: [8], metaBatch: 2, support: 10, innerBatch: 5, logEvery: 5, evalEvery: 100, checkpointEvery: 250, ...lighter(algo) };
@@ -153,7 +176,7 @@ forEachBackend('gradient clipping', (backend) => {
       assert.deepEqual(global, [0.6, 0.8]);
     });
   });
-  for (const algo of ['maml', 'fomaml', 'reptile', 'meta-sgd', 'daml'] as const) {
+  for (const algo of ['maml', 'fomaml', 'reptile', 'meta-sgd', 'daml', 'anil', 'cavia', 'maml++'] as const) {
     it(`${algo} trains with --clip-grad on one task and on several`, async () => {
       for (const metaBatch of [1, 3]) {
         const config = { ...briefConfig(algo, 3), metaBatch, clipGrad: 0.5, hidden: [8], valTasks: 2 };

@@ -97,7 +97,7 @@ export const daml: MetaLearner = {
     }
   },
   // eval and validation: steps down the learned loss at fresh unlabeled inputs (K per step)
-  fineTuning: (extras) => ({
+  fineTuning: ({ extras }) => ({
     step: (fast, set, update, opts) => unlabeledStep(fast, extras.adaptationNet, tf.tensor3d(sourceInputValuesOf(set, update), [set.tasks.length, set.support.x.shape[1], 1]), opts),
     adaptation: 'learned loss',
     inputs: sourceInputValuesOf,

@@ -47,43 +47,76 @@ export function metaLoss(params: Params, batch: MetaBatch, config: TrainConfig, 
   return tf.mean(taskLosses(forward(adapted, query.x, config.activation), query.y, config.loss));
 }
 
+/** What the analytic route varies between MAML, FOMAML, Meta-SGD and MAML++. */
+export interface InnerRule {
+  /** Hold the inner gradients constant (FOMAML; MAML++'s first iterations): no Hessian-vector products. */
+  firstOrder?: boolean;
+  /** The rates of inner step s, one per param: a tensor of its shape (Meta-SGD's, the same at every step) or a scalar (MAML++'s, one per step and layer); absent: the scalar inner lr. */
+  rates?: (step: number) => Params;
+  /** The weight of the mean query loss after each inner step (MAML++'s multi-step loss); absent: the last step's alone, at weight 1. */
+  lossWeights?: number[];
+}
+
+/** Sums g [tasks, ...shape] to the shape of a rate: one copy of the param's shape, or a scalar. */
+const reduceTo = (g: tf.Tensor, rate: tf.Tensor) => (rate.rank === 0 ? tf.sum(g) : g.rank > rate.rank ? tf.sum(g, 0) : g);
+
 /**
- * The analytic route. Each inner step is phi' = phi - r (.) g(phi), r the scalar inner lr (maml) or learned
- * per-parameter rates (meta-sgd); the reverse sweep is v <- v - H(phi) (r (.) v) (H symmetric, r diagonal), and
- * with rates also d/dr -= sum_t g_t (.) v_t. First order (fomaml) skips the sweep: the inner gradients are constants.
- * Returns the meta-gradient of theta (shapes of params) and, with rates, of the rates.
+ * The analytic route. Each inner step is phi' = phi - r (.) g(phi), r the scalar inner lr (maml) or learned rates
+ * (meta-sgd, maml++); the outer loss is sum_s w_s mean_t L_t(query_t; phi_{s+1}) (w: the last step's alone, unless
+ * lossWeights). The reverse sweep carries v = d(outer loss)/d phi back through each step:
+ *   d/dr_s -= sum_t g_t (.) v_t,   v <- v - H(phi_s) (r_s (.) v)   (H symmetric, r diagonal),   v += w_{s-1} d L/d phi_s
+ * and with firstOrder skips the Hessian-vector products (the inner gradients are constants; the rates still get
+ * theirs). Returns the meta-gradient of theta (shapes of params) and, with rates, of each step's rates (their shapes).
  */
-export function analyticMetaGradient(params: Params, batch: MetaBatch, config: TrainConfig, o: { firstOrder?: boolean; rates?: Params }) {
+export function analyticMetaGradient(params: Params, batch: MetaBatch, config: TrainConfig, rule: InnerRule) {
   const opts = adaptOptions(config);
   const query = batch.query!;
-  const { rates } = o;
+  const tasks = query.x.shape[0];
+  const { rates, firstOrder } = rule;
+  const weights = rule.lossWeights ?? Array.from({ length: opts.steps }, (_, s) => (s === opts.steps - 1 ? 1 : 0));
   const scale = rates ? 1 : opts.lr; // a scalar lr is folded into backpropagation
-  const rated = (g: tf.Tensor, i: number) => (rates ? tf.mul(rates[i], g) : g);
-  // phi_0 = theta, ..., and for the second-order sweep, each step's point and backprop
-  const steps: { at: Params; inner: Backprop }[] = [];
+  // the steps the sweep needs: their points, backprops and rates (none for plain fomaml: its meta-gradient is a query gradient)
+  const swept = !firstOrder || rates !== undefined || rule.lossWeights !== undefined;
+  const steps: { at: Params; inner: Backprop; rates: Params | null }[] = [];
+  const direct: (Params | null)[] = []; // w_s d(mean query loss)/d phi_{s+1} of the steps before the last, [tasks, ...shape]
+  const losses: tf.Tensor[] = [];
   let fast: Params = params;
   for (let s = 0; s < opts.steps; s++) {
-    if (o.firstOrder) fast = sgdStep(fast, batch.support, opts);
+    if (!swept) fast = sgdStep(fast, batch.support, opts);
     else {
       const inner = backprop(fast, batch.support, opts, scale); // scale g_t(phi_s), [tasks, ...shape]
-      steps.push({ at: fast, inner });
-      fast = subtractScaled(fast, inner.grads, rates ?? 1);
+      const r = rates?.(s) ?? null;
+      steps.push({ at: fast, inner, rates: r });
+      fast = subtractScaled(fast, inner.grads, r ?? 1);
+    }
+    direct.push(null);
+    if (s < opts.steps - 1 && weights[s] !== 0) {
+      const q = backprop(fast, query, opts, weights[s] / tasks);
+      direct[s] = q.grads;
+      losses.push(tf.mul(tf.mean(q.losses), weights[s]));
     }
   }
-  // v = d(mean query loss)/d phi, [tasks, ...shape]; with no sweep only its sum over tasks is needed
-  const outer = backprop(fast, query, opts, 1 / query.x.shape[0], steps.length === 0);
+  // v = d(outer loss)/d phi_S, [tasks, ...shape]; with no sweep only its sum over tasks is needed
+  const last = weights[opts.steps - 1];
+  const outer = backprop(fast, query, opts, last / tasks, steps.length === 0);
+  losses.push(last === 1 ? tf.mean(outer.losses) : tf.mul(tf.mean(outer.losses), last));
   let v = outer.grads;
-  const rateTerms: Params[] = []; // sum_t g_t (.) v_t of each step, the shapes of the rates
-  steps.reverse().forEach(({ at, inner }, j) => {
-    if (rates) rateTerms.push(sumOverTasks(inner.grads.map((g, i) => tf.mul(g, v[i])), rates));
-    const atTheta = j === steps.length - 1; // the last product feeds only the sum over tasks
-    const hv = hessianVectorProduct(at, inner, v.map(rated), opts, scale, atTheta); // H(phi_s) (r (.) v)
-    v = subtractScaled(atTheta ? sumOverTasks(v, params) : v, hv, 1);
-  });
+  const rateGrads: Params[] = [];
+  for (let s = steps.length - 1; s >= 0; s--) {
+    const { at, inner, rates: r } = steps[s];
+    if (r) rateGrads[s] = r.map((rate, i) => tf.neg(reduceTo(tf.mul(inner.grads[i], v[i]), rate)));
+    if (!firstOrder) {
+      const atTheta = s === 0; // the last product feeds only the sum over tasks
+      const hv = hessianVectorProduct(at, inner, r ? v.map((x, i) => tf.mul(r[i], x)) : v, opts, scale, atTheta); // H(phi_s) (r (.) v)
+      v = subtractScaled(atTheta ? sumOverTasks(v, params) : v, hv, 1);
+    }
+    const d = direct[s - 1];
+    if (d) v = v.map((x, i) => tf.add(x, d[i]));
+  }
   return {
-    loss: tf.mean(outer.losses) as tf.Scalar,
+    loss: (losses.length === 1 ? losses[0] : tf.addN(losses)) as tf.Scalar,
     grads: sumOverTasks(v, params),
-    rateGrads: rates ? rates.map((_, i) => tf.neg(tf.addN(rateTerms.map((t) => t[i])))) : [],
+    rateGrads,
   };
 }
 

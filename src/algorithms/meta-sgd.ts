@@ -19,8 +19,9 @@ import { autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearn
 export function metaSgdGradient(params: tf.Variable[], rates: tf.Variable[], batch: MetaBatch, config: TrainConfig): MetaGradient {
   if (config.gradients === 'autodiff' || config.clipGrad !== null) return autodiffMetaGradient(() => metaLoss(params, batch, config, true, rates), [...params, ...rates]);
   return tf.tidy(() => {
-    const { loss, grads, rateGrads } = analyticMetaGradient(params, batch, config, { rates });
-    return { loss, grads: [...grads, ...rateGrads] };
+    const { loss, grads, rateGrads } = analyticMetaGradient(params, batch, config, { rates: () => rates });
+    // the same rates at every step: their gradient is the sum of the steps' (last step first, as the sweep met them)
+    return { loss, grads: [...grads, ...rates.map((_, i) => tf.addN(rateGrads.map((g) => g[i]).reverse()))] };
   });
 }
 
@@ -36,5 +37,5 @@ export const metaSgd: MetaLearner = {
   },
   metaGradient: ({ params, extras, config }, batch) => metaSgdGradient(params, extras.rates, batch, config),
   // eval and validation: one step of the learned rates per update (lr is not used)
-  fineTuning: (extras) => ({ step: (fast, set, _update, opts) => sgdStep(fast, set.support, { ...opts, rates: extras.rates }), adaptation: 'learned rates' }),
+  fineTuning: ({ extras }) => ({ step: (fast, set, _update, opts) => sgdStep(fast, set.support, { ...opts, rates: extras.rates }), adaptation: 'learned rates' }),
 };

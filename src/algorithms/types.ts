@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AdaptOptions } from '../adapt.js';
 import type { SHARED_OPTIONS, TrainConfig } from '../config.js';
 import type { AdaptStep, EvalSet } from '../evaluate.js';
+import type { Params } from '../model.js';
 import type { OptionTable } from '../options.js';
 import type { Rng } from '../rng.js';
 import type { PointSet, SineTask } from '../tasks.js';
@@ -13,7 +14,7 @@ export type SharedKey = keyof typeof SHARED_OPTIONS;
 /** Shared options every algorithm reads: the task family, the MLP, its fine-tuning and its validation. */
 export const ALWAYS_USED = ['description', 'algo', 'seed', 'hidden', 'activation', 'amplitude', 'phase', 'phases', 'frequency', 'xRange', 'loss', 'innerLr', 'valTasks', 'valSamples', 'valUpdates'] as const satisfies readonly SharedKey[];
 /** Shared options of every algorithm that trains: the loop and the meta-optimizer. */
-export const TRAINING = ['iterations', 'metaBatch', 'metaOptimizer', 'metaLr', 'metaLrFinal', 'clipGrad', 'logEvery', 'evalEvery', 'checkpointEvery'] as const satisfies readonly SharedKey[];
+export const TRAINING = ['iterations', 'metaBatch', 'metaOptimizer', 'metaLr', 'metaLrFinal', 'metaLrSchedule', 'clipGrad', 'logEvery', 'evalEvery', 'checkpointEvery'] as const satisfies readonly SharedKey[];
 
 /** What one meta-iteration trains on: the tasks, support [tasks, k, 1] and, for learners that use it, query [tasks, q, 1]. */
 export interface MetaBatch {
@@ -37,15 +38,29 @@ export interface ExtraGroup {
   init(rng: Rng): tf.Tensor[];
 }
 
-/** How a model adapts to a task: SGD on its support points, at Meta-SGD's learned rates, or down DAML's learned loss at unlabeled inputs. */
-export type Adaptation = 'sgd' | 'learned rates' | 'learned loss';
+/**
+ * How a model adapts to a task: SGD on its support points (all its weights), at learned rates (Meta-SGD's per
+ * parameter, MAML++'s per layer and step), down DAML's learned loss at unlabeled inputs, SGD on the head alone
+ * (ANIL), or SGD on the context inputs alone (CAVIA).
+ */
+export type Adaptation = 'sgd' | 'learned rates' | 'learned loss' | 'head only' | 'context';
 
-/** How validation, `eval` and the page adapt each task, when not by plain SGD. */
+/**
+ * How validation, `eval` and the page adapt each task, when not by plain SGD on every weight: the whole of a learner's own
+ * adaptation. Fine-tuning starts from per-task copies of the MLP at zero context (model.ts atZeroContext) and
+ * takes `step` once per update.
+ */
 export interface FineTuning {
   step: AdaptStep;
   adaptation: Exclude<Adaptation, 'sgd'>;
   /** When a step reads inputs other than the support points (daml's unlabeled ones): those of update u, [tasks * n], the values the step uses (the page draws them). */
   inputs?(set: EvalSet, update: number): Float32Array;
+}
+
+/** What a learner's fine-tuning is made from: the trained MLP (all of its inputs) and the learner's own tensors. */
+export interface TrainedModel {
+  params: Params;
+  extras: Extras;
 }
 
 /** What a meta-iteration works on: the learned tensors, their optimizer, the run's random stream and config. */
@@ -68,10 +83,15 @@ export interface MetaLearner {
   check?(config: TrainConfig, refuse: (key: string, message: string) => void): void;
   /** Its own learned tensors, meta-trained beside the MLP by the same optimizer and saved with it. */
   extras?(config: TrainConfig): Record<string, ExtraGroup>;
-  /** The meta-gradient of a batch: one grad per MLP param, then one per extra tensor, in the order of extras(config). Absent: it does not train (random). */
-  metaGradient?(state: MetaState, batch: MetaBatch): MetaGradient;
+  /** Inputs of the MLP after x (CAVIA's context): its first layer then takes 1 + this many. Absent: none. */
+  contextInputs?(config: TrainConfig): number;
+  /**
+   * The meta-gradient of a batch at a meta-iteration (0 for the first; learners with schedules read it): one grad
+   * per MLP param, then one per extra tensor, in the order of extras(config). Absent: it does not train (random).
+   */
+  metaGradient?(state: MetaState, batch: MetaBatch, iteration: number): MetaGradient;
   /** Its own fine-tuning, when it is not plain SGD on the support points. */
-  fineTuning?(extras: Extras): FineTuning;
+  fineTuning?(model: TrainedModel): FineTuning;
 }
 
 export function adaptOptions(config: TrainConfig, autodiff = false): AdaptOptions {
