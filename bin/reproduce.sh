@@ -5,7 +5,7 @@
 # evaluates the checkpoints of each experiment on the same 20 000 held-out tasks, draws the
 # plots, and writes the README's results tables to docs/results/tables.md.
 #
-#   npm run reproduce                     train everything (about 40 minutes on 2 cores), then evaluate
+#   npm run reproduce                     train everything (about 80 minutes on 2 cores), then evaluate
 #   npm run reproduce -- --eval-only      evaluate and plot the committed checkpoints (about 20 minutes)
 #   npm run reproduce -- maml-paper ...   train only these configs, then evaluate everything
 set -euo pipefail
@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 ml() { node bin/metalearn.js "$@"; }
 
 SEEDED=(random-paper transfer-paper maml-paper-k5 maml-paper fomaml-paper reptile-paper meta-sgd-paper
+        fomaml-paper-k5 reptile-paper-k5 anil-paper-k5 cavia-paper-k5 maml++-paper-k5 cavia-paper
         maml-freq-k5 meta-sgd-freq-k5 random-flux transfer-flux reptile-flux fomaml-flux)
 SINGLE=(maml-blog random-blog maml-numpy transfer-numpy random-numpy maml-jax daml-blog)
 SEEDS=0,1,2
@@ -62,6 +63,12 @@ ml eval $(ck $PAPER) $(ck peer-maml-paper-k5 peer-maml-paper peer-transfer-paper
 ml eval $(ck $PAPER) $(ck peer-maml-paper-k5 peer-maml-paper peer-transfer-paper) --samples 10 --updates 10 --lr 0.01 $TASKS --quiet --out $out/paper-k10.json > /dev/null
 # the same 5-shot models with cbfinn/maml's test loss: K fresh random query points
 ml eval $(ck maml-paper-k5 transfer-paper) $(ck peer-maml-paper-k5) --samples 5 --updates 10 --lr 0.01 --query random $TASKS --quiet --out $out/paper-k5-random-query.json > /dev/null
+# Seven meta-learners trained 5-shot on the MAML paper protocol, each fine-tuned its own way at its own inner lr
+# (cavia its context at 1.0, anil its head, meta-sgd and maml++ at their learned rates), beside the baselines
+RANKING="maml-paper-k5 fomaml-paper-k5 reptile-paper-k5 meta-sgd-paper anil-paper-k5 cavia-paper-k5 maml++-paper-k5 transfer-paper random-paper"
+ml eval $(ck $RANKING) --samples 5 --updates 10 $TASKS --quiet --out $out/ranking-k5.json > /dev/null
+# CAVIA's own setting, K = 10, beside MAML trained at K = 10
+ml eval $(ck cavia-paper maml-paper) --samples 10 --updates 10 $TASKS --quiet --out $out/cavia-k10.json > /dev/null
 # Meta-SGD paper: 5-shot models, one step (meta-sgd at its learned rates, maml at 0.01), tested with K = 5, 10, 20
 for k in 5 10 20; do
   ml eval $(ck meta-sgd-paper maml-paper-k5) --samples $k --updates 1 --lr 0.01 $TASKS --quiet --out $out/meta-sgd-k$k.json > /dev/null

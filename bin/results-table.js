@@ -15,6 +15,8 @@ const FRESH = 20000;
 // pretrained baseline likewise); Meta-SGD paper (Li et al. 2017), Table 1, 5-shot, one step.
 const EXPERIMENTS = [
   { file: 'paper-k5.json', title: 'MAML paper, section 5.1: K = 5, SGD 0.01', steps: [0, 1, 5, 10], published: { 'maml-paper-k5': [null, 0.67, 0.38, 0.35], 'transfer-paper': [null, 2.41, 2.23, 2.19] } },
+  { file: 'ranking-k5.json', title: 'Seven meta-learners, 5-shot, on the MAML paper protocol: K = 5, each fine-tuned its own way at its inner lr (cavia its context at 1.0, anil its head, meta-sgd and maml++ at their learned rates, maml++ by SGD 0.01 after its one learned step), ranked by the mean after one update', steps: [0, 1, 5, 10], rankBy: 1 },
+  { file: 'cavia-k10.json', title: "CAVIA's own setting: K = 10, its context at 1.0; MAML trained at K = 10, SGD 0.01", steps: [0, 1, 5, 10] },
   { file: 'paper-k10.json', title: 'MAML paper protocol, K = 10, SGD 0.01', steps: [0, 1, 5, 10] },
   { file: 'paper-k5-random-query.json', title: "MAML paper, K = 5, SGD 0.01, with cbfinn/maml's test loss: the MSE on K = 5 fresh random query points", steps: [0, 1, 5, 10], query: true, published: { 'maml-paper-k5': [null, 0.67, 0.38, 0.35] } },
   { file: 'meta-sgd-k5.json', title: 'Meta-SGD paper: 5-shot models tested at K = 5, one step (meta-sgd at its learned rates, maml at 0.01)', steps: [0, 1], published: { 'meta-sgd-paper': [null, 0.9], 'maml-paper-k5': [null, 1.13] } },
@@ -66,11 +68,13 @@ for (const e of EXPERIMENTS) {
   if (hasPhase) header.push(`right phase (${e.steps.join(' / ')})`);
   console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|`);
   const rows = [
-    ...report.seedGroups.map((g) => ({ name: report.results[g.members[0]].algo === null ? `${g.name} (PyTorch peer)` : g.name, result: report.results[g.members[0]], seeds: g.members.length, cells: e.steps.map((u) => groupCell(e.query ? { byUpdate: g.queryByUpdate } : g, g.members.map((i) => stats(report.results[i])), u)), phase: null })),
+    ...report.seedGroups.map((g) => ({ name: report.results[g.members[0]].algo === null ? `${g.name} (PyTorch peer)` : g.name, result: report.results[g.members[0]], seeds: g.members.length, cells: e.steps.map((u) => groupCell(e.query ? { byUpdate: g.queryByUpdate } : g, g.members.map((i) => stats(report.results[i])), u)), phase: null, at: (u) => (e.query ? g.queryByUpdate : g.byUpdate)[u].mean })),
     ...report.results
       .filter((_, i) => !grouped.has(i))
-      .map((r) => ({ name: r.algo === null ? `${basename(r.checkpoint)} (PyTorch peer)` : stem(r.checkpoint), result: r, seeds: 1, cells: e.steps.map((u) => runCell(stats(r)[u])), phase: r.phaseAccuracy })),
+      .map((r) => ({ name: r.algo === null ? `${basename(r.checkpoint)} (PyTorch peer)` : stem(r.checkpoint), result: r, seeds: 1, cells: e.steps.map((u) => runCell(stats(r)[u])), phase: r.phaseAccuracy, at: (u) => stats(r)[u].mean })),
   ];
+  // a ranking: lowest mean first (a mean that is null, every run diverged, last)
+  if (e.rankBy !== undefined) rows.sort((a, b) => (a.at(e.rankBy) ?? Infinity) - (b.at(e.rankBy) ?? Infinity));
   for (const row of rows) {
     const cells = [row.name, row.result.algo ?? 'PyTorch', String(row.seeds), ...row.cells];
     if (hasPublished) cells.push((published[row.name] ?? []).map(num).join(' / '));
