@@ -4,10 +4,12 @@
 // 95% t-interval over seeds) beside the published numbers, then every run on its own (mean over
 // tasks, the interval a fresh 20 000-task evaluation falls in, tasks that diverged, median).
 // Usage: node bin/results-table.js docs/results > docs/results/tables.md
+//        node bin/results-table.js docs/results --summary    (the summaries alone: the README's tables)
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 const dir = process.argv[2] ?? 'docs/results';
+const summaryOnly = process.argv.includes('--summary');
 /** The size of the fresh evaluation the per-run intervals are for. */
 const FRESH = 20000;
 
@@ -59,7 +61,7 @@ for (const e of EXPERIMENTS) {
   const loss = e.query ? 'MSE on 5 random query points' : 'grid MSE';
   console.log(`**${e.title}** (\`${basename(path)}\`, ${tasks} tasks of --seed ${seed}): mean ${loss} after ${e.steps.join(' / ')} updates\n`);
   // the summary: a row per config (its seeds together) and per single run
-  const grouped = new Set(report.seedGroups.flatMap((g) => g.members));
+  const grouped = new Set((report.seedGroups ?? []).flatMap((g) => g.members));
   const header = ['model', 'algo', 'seeds', ...e.steps.map(String)];
   const published = e.published ?? {};
   const hasPublished = Object.keys(published).length > 0;
@@ -68,7 +70,7 @@ for (const e of EXPERIMENTS) {
   if (hasPhase) header.push(`right phase (${e.steps.join(' / ')})`);
   console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|`);
   const rows = [
-    ...report.seedGroups.map((g) => ({ name: report.results[g.members[0]].algo === null ? `${g.name} (PyTorch peer)` : g.name, result: report.results[g.members[0]], seeds: g.members.length, cells: e.steps.map((u) => groupCell(e.query ? { byUpdate: g.queryByUpdate } : g, g.members.map((i) => stats(report.results[i])), u)), phase: null, at: (u) => (e.query ? g.queryByUpdate : g.byUpdate)[u].mean })),
+    ...(report.seedGroups ?? []).map((g) => ({ name: report.results[g.members[0]].algo === null ? `${g.name} (PyTorch peer)` : g.name, result: report.results[g.members[0]], seeds: g.members.length, cells: e.steps.map((u) => groupCell(e.query ? { byUpdate: g.queryByUpdate } : g, g.members.map((i) => stats(report.results[i])), u)), phase: null, at: (u) => (e.query ? g.queryByUpdate : g.byUpdate)[u].mean })),
     ...report.results
       .filter((_, i) => !grouped.has(i))
       .map((r) => ({ name: r.algo === null ? `${basename(r.checkpoint)} (PyTorch peer)` : stem(r.checkpoint), result: r, seeds: 1, cells: e.steps.map((u) => runCell(stats(r)[u])), phase: r.phaseAccuracy, at: (u) => stats(r)[u].mean })),
@@ -82,11 +84,11 @@ for (const e of EXPERIMENTS) {
     console.log(`| ${cells.join(' | ')} |`);
   }
   // every run of a config with several seeds, on its own
-  if (report.seedGroups.length) {
+  if ((report.seedGroups ?? []).length && !summaryOnly) {
     console.log(`\nEach run (mean +- the 95% interval of a fresh evaluation of ${FRESH} tasks; median):\n`);
     const runHeader = ['run', ...e.steps.map(String), `median (${e.steps.join(' / ')})`];
     console.log(`| ${runHeader.join(' | ')} |\n|${runHeader.map(() => ' --- ').join('|')}|`);
-    for (const g of report.seedGroups) {
+    for (const g of (report.seedGroups ?? [])) {
       for (const i of g.members) {
         const r = report.results[i];
         console.log(`| ${basename(r.checkpoint)} | ${e.steps.map((u) => runCell(stats(r)[u])).join(' | ')} | ${e.steps.map((u) => num(stats(r)[u].median)).join(' / ')} |`);
