@@ -55,6 +55,7 @@ describe('bad input: names, commands and flags', () => {
     assertTrainRefused(['--algo', 'mammal'], /'algo' \(--algo\).*'maml'.*received 'mammal'/);
     assertTrainRefused(['--activation', 'sigmoid', '--loss', 'huber'], /'activation' \(--activation\).*'relu' \| 'tanh'.*received 'sigmoid'/, /'loss' \(--loss\).*'mse' \| 'l1'.*received 'huber'/);
     assertTrainRefused(['--backend', 'gpu'], /unknown backend 'gpu': choose one of auto, tensorflow, cuda, wasm, cpu/);
+    for (const name of ['../escape', 'a/b', '..', 'a\\b']) assertTrainRefused(['--name', name], /--name .*expected the name of one directory under --out-dir/);
   });
 
   it('unknown command, unknown flag, missing flag value: exit 2, one line', () => {
