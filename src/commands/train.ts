@@ -48,8 +48,7 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
     runDir = resumeDir;
   } else {
     config = resolveConfig(fromFile, fromFlags, flags.config ? `options (with config ${flags.config})` : 'options');
-    const stem = flags.config ? basename(String(flags.config)).replace(/\.json$/i, '') : config.algo;
-    runDir = join(String(flags.outDir), flags.name === undefined ? `${stem}-${config.seed}` : runName(flags.name));
+    runDir = join(String(flags.outDir), flags.name === undefined ? `${defaultStem(flags, config)}-${config.seed}` : runName(flags.name));
     checkRunDir(runDir, Boolean(flags.force)); // before the backend starts and anything is printed
   }
   const running = await startRuntime(requestedRuntime);
@@ -134,9 +133,14 @@ function seedsCommand(flags: Record<string, unknown>, fromFile: Partial<TrainCon
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs ${flags.jobs}: expected a whole number of at least 1`);
   runtimeChoice(flags);
   const config = resolveConfig(fromFile, fromFlags, flags.config ? `options (with config ${flags.config})` : 'options');
-  const stem = flags.name !== undefined ? runName(flags.name) : flags.config ? basename(String(flags.config)).replace(/\.json$/i, '') : config.algo;
+  const stem = flags.name !== undefined ? runName(flags.name) : defaultStem(flags, config);
   const argv = process.argv.slice(process.argv.indexOf('train') + 1);
   return sweep({ argv, seeds, jobs, stem, outDir: String(flags.outDir), force: Boolean(flags.force), out });
+}
+
+/** A run's name before its seed: the config file's name, else the algorithm's. */
+function defaultStem(flags: Record<string, unknown>, config: TrainConfig): string {
+  return flags.config ? basename(String(flags.config)).replace(/\.json$/i, '') : config.algo;
 }
 
 /** --name: one directory under --out-dir, never a path that leaves it or nests in it. */
