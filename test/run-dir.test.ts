@@ -176,6 +176,20 @@ describe('what a killed or failed writer leaves', () => {
     assert.ok(!existsSync(join(dir, 'lock')), 'the lock is released');
   });
 
+  it('a run whose lock is deleted, or taken over, stops before its next write and says which', async () => {
+    const dir = join(scratch, 'lost-lock');
+    assert.equal(cli(...RUN, '--name', 'lost-lock', '--iterations', '3', '--quiet').code, 0);
+    const { lockRunDir } = await import('../src/lock.js');
+    const lock = lockRunDir(dir);
+    lock.check();
+    rmSync(join(dir, 'lock'));
+    assert.throws(() => lock.check(), { message: `${dir}: the run's lock (lock) has been deleted; stopping without writing` });
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: 1, host: 'elsewhere', token: 'another-holder', since: '2024-01-01T00:00:00.000Z' }));
+    assert.throws(() => lock.check(), { message: `${dir}: this process no longer holds the run's lock (process 1 on elsewhere does); stopping without writing` });
+    lock.release();
+    assert.ok(existsSync(join(dir, 'lock')), "release leaves another holder's lock alone");
+  });
+
   it('--resume with --iterations below the run\'s iteration is refused', () => {
     const r = cli('train', '--resume', uninterrupted, '--iterations', '10', '--backend', 'cpu');
     assert.equal(r.code, 2);
