@@ -8,6 +8,10 @@
 #   npm run reproduce                     train everything (about 80 minutes on 2 cores), then evaluate
 #   npm run reproduce -- --eval-only      evaluate and plot the committed checkpoints (about 20 minutes)
 #   npm run reproduce -- maml-paper ...   train only these configs, then evaluate everything
+#   npm run reproduce -- --fresh-draw 4242
+#       evaluate the committed checkpoints on 20 000 other tasks (that --seed) into
+#       docs/results/fresh-4242/, no plots, and check that every summary cell of the README's
+#       tables holds the new mean inside its interval (bin/results-table.js --check)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ml() { node bin/metalearn.js "$@"; }
@@ -18,9 +22,12 @@ SEEDED=(random-paper transfer-paper maml-paper-k5 maml-paper fomaml-paper reptil
 SINGLE=(maml-blog random-blog maml-numpy transfer-numpy random-numpy maml-jax daml-blog)
 SEEDS=0,1,2
 train=("${SEEDED[@]}" "${SINGLE[@]}" peers)
-if [ "${1:-}" = "--eval-only" ]; then train=(); elif [ $# -gt 0 ]; then train=("$@"); fi
-
+eval_seed=1000
 out=docs/results
+if [ "${1:-}" = "--eval-only" ]; then train=()
+elif [ "${1:-}" = "--fresh-draw" ]; then train=(); eval_seed=${2:?--fresh-draw takes the seed of the held-out tasks}; out=docs/results/fresh-$eval_seed
+elif [ $# -gt 0 ]; then train=("$@"); fi
+
 times=$out/train-times.txt
 mkdir -p $out
 record() { # config, seconds: one line per config in train-times.txt
@@ -56,7 +63,7 @@ for c in "${train[@]}"; do
 done
 
 ck() { for c in "$@"; do for d in checkpoints/"$c"-[0-9]*/; do [ -e "$d/model.json" ] && printf -- '--checkpoint %s ' "${d%/}"; done; done; }
-TASKS="--tasks 20000 --seed 1000"
+TASKS="--tasks 20000 --seed $eval_seed"
 # MAML paper, section 5.1: K = 5 and K = 10 support points, lr 0.01, 10 updates
 PAPER="maml-paper-k5 maml-paper fomaml-paper reptile-paper transfer-paper random-paper"
 ml eval $(ck $PAPER) $(ck peer-maml-paper-k5 peer-maml-paper peer-transfer-paper) --samples 5 --updates 10 --lr 0.01 $TASKS --quiet --out $out/paper-k5.json > /dev/null
@@ -87,6 +94,11 @@ ml eval $(ck maml-numpy transfer-numpy random-numpy) --samples 10 --updates 10 -
 ml eval $(ck maml-jax) --samples 20 --updates 10 $TASKS --quiet --out $out/jax.json > /dev/null
 # DAML (PyTorch post): one unlabeled source input per step, 5 steps of 0.03 down the learned loss
 ml eval $(ck daml-blog) --samples 1 --updates 5 $TASKS --quiet --out $out/daml.json > /dev/null
+
+if [ "$eval_seed" != 1000 ]; then
+  node bin/results-table.js docs/results --check $out | tee $out/check.md
+  exit 0
+fi
 
 # Plots (PNG for the README, SVG beside it), of seed 0 (the loss plots evaluate it on the spot, on the same tasks)
 ml plot-data family --count 300 --out docs/family --quiet

@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 // Prints the README's results tables (markdown) from the `metalearn eval --out` reports that
 // bin/reproduce.sh writes: per experiment, a summary (each config's mean over its seeds, with the
-// 95% t-interval over seeds) beside the published numbers, then every run on its own (mean over
-// tasks, the interval a fresh 20 000-task evaluation falls in, tasks that diverged, median).
+// 95% t-interval over seeds widened by the interval a fresh 20 000-task evaluation falls in) beside
+// the published numbers, then every run on its own (mean over tasks, the interval a fresh 20 000-task
+// evaluation falls in, tasks that diverged, median).
 // Usage: node bin/results-table.js docs/results > docs/results/tables.md
 //        node bin/results-table.js docs/results --summary    (the summaries alone: the README's tables)
+//        node bin/results-table.js docs/results --check docs/results/fresh-4242
+//            (does each summary cell's interval hold the mean of a fresh evaluation on other tasks?)
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 const dir = process.argv[2] ?? 'docs/results';
 const summaryOnly = process.argv.includes('--summary');
+const checkIndex = process.argv.indexOf('--check');
+const checkDir = checkIndex > 0 ? process.argv[checkIndex + 1] : null;
 /** The size of the fresh evaluation the per-run intervals are for. */
 const FRESH = 20000;
 
@@ -34,34 +39,83 @@ const EXPERIMENTS = [
 ];
 
 const num = (v) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.toExponential(2) : v.toFixed(3));
-/** One run at one update: mean +- the 95% interval of a fresh evaluation of FRESH tasks, 1.96 sd sqrt(1/n + 1/FRESH), and the tasks that diverged. */
+/** The half-width of the 95% interval a fresh evaluation of FRESH tasks lands in around one run's mean: 1.96 sd sqrt(1/n + 1/FRESH). */
+const freshDraw = (s) => 1.96 * s.std * Math.sqrt(1 / (s.n - s.diverged) + 1 / FRESH);
+/** One run at one update: its mean +- the fresh-draw interval, and the tasks that diverged. */
 function runCell(s) {
-  if (s.diverged === s.n) return `diverged ${s.n}/${s.n}`;
-  const kept = s.n - s.diverged;
-  const interval = 1.96 * s.std * Math.sqrt(1 / kept + 1 / FRESH);
-  return `${num(s.mean)} +- ${num(interval)}${s.diverged ? ` (diverged ${s.diverged}/${s.n})` : ''}`;
+  return { mean: s.diverged === s.n ? null : s.mean, half: s.diverged === s.n ? null : freshDraw(s), diverged: s.diverged, tasks: s.n };
 }
-/** A config over its seeds at one update: mean of the runs' means +- the 95% t-interval over seeds, and the tasks that diverged in all. */
+/**
+ * A config over its seeds at one update: mean of the runs' means +- the 95% t-interval over seeds
+ * combined (in quadrature) with the fresh-draw interval of that mean, and the tasks that diverged in
+ * all. The runs share their tasks, so the spread over seeds leaves out the draw of the tasks; the
+ * fresh-draw term puts it back, bounded above by the mean of the runs' own (the sd of a mean of
+ * runs is at most the mean of their sds).
+ */
 function groupCell(g, runs, u) {
-  const s = g.byUpdate[u];
+  const s = g[u];
   const diverged = runs.reduce((n, r) => n + r[u].diverged, 0);
   const tasks = runs.reduce((n, r) => n + r[u].n, 0);
-  const note = diverged ? ` (diverged ${diverged}/${tasks})` : '';
-  return s.runs === 0 ? `diverged ${diverged}/${tasks}` : `${num(s.mean)} +- ${num(s.ci95)}${note}`;
+  if (s.runs === 0) return { mean: null, half: null, diverged, tasks };
+  const kept = runs.map((r) => r[u]).filter((r) => r.diverged < r.n);
+  const draw = kept.reduce((sum, r) => sum + freshDraw(r), 0) / kept.length;
+  return { mean: s.mean, half: Math.hypot(s.ci95 ?? 0, draw), diverged, tasks };
 }
+const cellText = (c) => {
+  const note = c.diverged ? `diverged ${c.diverged}/${c.tasks}` : '';
+  return c.mean === null ? note : `${num(c.mean)} +- ${num(c.half)}${note ? ` (${note})` : ''}`;
+};
 const percent = (v) => `${(100 * v).toFixed(1)}%`;
 const stem = (checkpoint) => basename(checkpoint).replace(/-\d+$/, '');
 
-for (const e of EXPERIMENTS) {
-  const path = join(dir, e.file);
-  if (!existsSync(path)) continue;
-  const report = JSON.parse(readFileSync(path, 'utf8'));
+/** The summary rows of one experiment's report: a row per config (its seeds together) and per single run, ranked where the experiment ranks. */
+function summaryRows(e, report) {
+  const stats = (r) => (e.query ? r.queryByUpdate : r.byUpdate);
+  const grouped = new Set((report.seedGroups ?? []).flatMap((g) => g.members));
+  const rows = [
+    ...(report.seedGroups ?? []).map((g) => ({ name: report.results[g.members[0]].algo === null ? `${g.name} (PyTorch peer)` : g.name, result: report.results[g.members[0]], seeds: g.members.length, cells: e.steps.map((u) => groupCell(e.query ? g.queryByUpdate : g.byUpdate, g.members.map((i) => stats(report.results[i])), u)), phase: null })),
+    ...report.results
+      .filter((_, i) => !grouped.has(i))
+      .map((r) => ({ name: r.algo === null ? `${basename(r.checkpoint)} (PyTorch peer)` : stem(r.checkpoint), result: r, seeds: 1, cells: e.steps.map((u) => runCell(stats(r)[u])), phase: r.phaseAccuracy })),
+  ];
+  // a ranking: lowest mean first (a mean that is null, every run diverged, last)
+  const at = (row) => row.cells[e.steps.indexOf(e.rankBy)].mean ?? Infinity;
+  if (e.rankBy !== undefined) rows.sort((a, b) => at(a) - at(b));
+  return rows;
+}
+
+const reports = (from) => EXPERIMENTS.filter((e) => existsSync(join(from, e.file))).map((e) => ({ e, report: JSON.parse(readFileSync(join(from, e.file), 'utf8')) }));
+
+if (checkDir) {
+  // each summary cell of `dir` against the same row's mean in a fresh evaluation (another --seed) in checkDir
+  let inside = 0;
+  let cells = 0;
+  const misses = [];
+  for (const { e, report } of reports(dir)) {
+    const freshPath = join(checkDir, e.file);
+    if (!existsSync(freshPath)) continue;
+    const fresh = JSON.parse(readFileSync(freshPath, 'utf8'));
+    const freshRows = new Map(summaryRows(e, fresh).map((row) => [row.name, row]));
+    for (const row of summaryRows(e, report)) {
+      row.cells.forEach((c, j) => {
+        const f = freshRows.get(row.name)?.cells[j];
+        if (!f || c.mean === null || f.mean === null) return;
+        cells++;
+        if (Math.abs(f.mean - c.mean) <= c.half) inside++;
+        else misses.push(`| ${e.file} | ${row.name} | ${e.steps[j]} | ${cellText(c)} | ${num(f.mean)} (--seed ${fresh.settings.seed}) |`);
+      });
+    }
+  }
+  console.log(`${inside} of ${cells} summary cells of ${dir} hold the fresh evaluation's mean (${checkDir}) inside their interval; outside:\n`);
+  console.log(`| report | row | update | stated | fresh mean |\n| --- | --- | --- | --- | --- |\n${misses.join('\n')}`);
+  process.exit(0);
+}
+
+for (const { e, report } of reports(dir)) {
   const stats = (r) => (e.query ? r.queryByUpdate : r.byUpdate);
   const { tasks, seed } = report.settings;
   const loss = e.query ? 'MSE on 5 random query points' : 'grid MSE';
-  console.log(`**${e.title}** (\`${basename(path)}\`, ${tasks} tasks of --seed ${seed}): mean ${loss} after ${e.steps.join(' / ')} updates\n`);
-  // the summary: a row per config (its seeds together) and per single run
-  const grouped = new Set((report.seedGroups ?? []).flatMap((g) => g.members));
+  console.log(`**${e.title}** (\`${e.file}\`, ${tasks} tasks of --seed ${seed}): mean ${loss} after ${e.steps.join(' / ')} updates\n`);
   const header = ['model', 'algo', 'seeds', ...e.steps.map(String)];
   const published = e.published ?? {};
   const hasPublished = Object.keys(published).length > 0;
@@ -69,16 +123,8 @@ for (const e of EXPERIMENTS) {
   if (hasPublished) header.push(`published (${e.steps.join(' / ')})`);
   if (hasPhase) header.push(`right phase (${e.steps.join(' / ')})`);
   console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|`);
-  const rows = [
-    ...(report.seedGroups ?? []).map((g) => ({ name: report.results[g.members[0]].algo === null ? `${g.name} (PyTorch peer)` : g.name, result: report.results[g.members[0]], seeds: g.members.length, cells: e.steps.map((u) => groupCell(e.query ? { byUpdate: g.queryByUpdate } : g, g.members.map((i) => stats(report.results[i])), u)), phase: null, at: (u) => (e.query ? g.queryByUpdate : g.byUpdate)[u].mean })),
-    ...report.results
-      .filter((_, i) => !grouped.has(i))
-      .map((r) => ({ name: r.algo === null ? `${basename(r.checkpoint)} (PyTorch peer)` : stem(r.checkpoint), result: r, seeds: 1, cells: e.steps.map((u) => runCell(stats(r)[u])), phase: r.phaseAccuracy, at: (u) => stats(r)[u].mean })),
-  ];
-  // a ranking: lowest mean first (a mean that is null, every run diverged, last)
-  if (e.rankBy !== undefined) rows.sort((a, b) => (a.at(e.rankBy) ?? Infinity) - (b.at(e.rankBy) ?? Infinity));
-  for (const row of rows) {
-    const cells = [row.name, row.result.algo ?? 'PyTorch', String(row.seeds), ...row.cells];
+  for (const row of summaryRows(e, report)) {
+    const cells = [row.name, row.result.algo ?? 'PyTorch', String(row.seeds), ...row.cells.map(cellText)];
     if (hasPublished) cells.push((published[row.name] ?? []).map(num).join(' / '));
     if (hasPhase) cells.push(row.phase ? e.steps.map((u) => percent(row.phase[u])).join(' / ') : '');
     console.log(`| ${cells.join(' | ')} |`);
@@ -88,10 +134,10 @@ for (const e of EXPERIMENTS) {
     console.log(`\nEach run (mean +- the 95% interval of a fresh evaluation of ${FRESH} tasks; median):\n`);
     const runHeader = ['run', ...e.steps.map(String), `median (${e.steps.join(' / ')})`];
     console.log(`| ${runHeader.join(' | ')} |\n|${runHeader.map(() => ' --- ').join('|')}|`);
-    for (const g of (report.seedGroups ?? [])) {
+    for (const g of report.seedGroups) {
       for (const i of g.members) {
         const r = report.results[i];
-        console.log(`| ${basename(r.checkpoint)} | ${e.steps.map((u) => runCell(stats(r)[u])).join(' | ')} | ${e.steps.map((u) => num(stats(r)[u].median)).join(' / ')} |`);
+        console.log(`| ${basename(r.checkpoint)} | ${e.steps.map((u) => cellText(runCell(stats(r)[u]))).join(' | ')} | ${e.steps.map((u) => num(stats(r)[u].median)).join(' / ')} |`);
       }
     }
   }
