@@ -86,27 +86,31 @@ function summaryRows(e, report) {
 
 const reports = (from) => EXPERIMENTS.filter((e) => existsSync(join(from, e.file))).map((e) => ({ e, report: JSON.parse(readFileSync(join(from, e.file), 'utf8')) }));
 
+/** Each run of a seed group on its own, as tables.md lists them. */
+const memberRows = (e, report) => (report.seedGroups ?? []).flatMap((g) => g.members.map((i) => report.results[i])).map((r) => ({ name: basename(r.checkpoint), cells: e.steps.map((u) => runCell((e.query ? r.queryByUpdate : r.byUpdate)[u])) }));
+
 if (checkDir) {
-  // each summary cell of `dir` against the same row's mean in a fresh evaluation (another --seed) in checkDir
-  let inside = 0;
-  let cells = 0;
+  // each cell of `dir` (the summaries, and each run of a seed group) against the same row's mean in a fresh evaluation (another --seed) in checkDir
+  const counts = { summary: { inside: 0, cells: 0 }, run: { inside: 0, cells: 0 } };
   const misses = [];
   for (const { e, report } of reports(dir)) {
     const freshPath = join(checkDir, e.file);
     if (!existsSync(freshPath)) continue;
     const fresh = JSON.parse(readFileSync(freshPath, 'utf8'));
-    const freshRows = new Map(summaryRows(e, fresh).map((row) => [row.name, row]));
-    for (const row of summaryRows(e, report)) {
-      row.cells.forEach((c, j) => {
-        const f = freshRows.get(row.name)?.cells[j];
-        if (!f || c.mean === null || f.mean === null) return;
-        cells++;
-        if (Math.abs(f.mean - c.mean) <= c.half) inside++;
-        else misses.push(`| ${e.file} | ${row.name} | ${e.steps[j]} | ${cellText(c)} | ${num(f.mean)} (--seed ${fresh.settings.seed}) |`);
-      });
+    for (const [kind, rowsOf] of [['summary', summaryRows], ['run', memberRows]]) {
+      const freshRows = new Map(rowsOf(e, fresh).map((row) => [row.name, row]));
+      for (const row of rowsOf(e, report)) {
+        row.cells.forEach((c, j) => {
+          const f = freshRows.get(row.name)?.cells[j];
+          if (!f || c.mean === null || f.mean === null) return;
+          counts[kind].cells++;
+          if (Math.abs(f.mean - c.mean) <= c.half) counts[kind].inside++;
+          else misses.push(`| ${e.file} | ${row.name} | ${e.steps[j]} | ${cellText(c)} | ${num(f.mean)} (--seed ${fresh.settings.seed}) |`);
+        });
+      }
     }
   }
-  console.log(`${inside} of ${cells} summary cells of ${dir} hold the fresh evaluation's mean (${checkDir}) inside their interval; outside:\n`);
+  console.log(`${counts.summary.inside} of ${counts.summary.cells} summary cells and ${counts.run.inside} of ${counts.run.cells} cells of single runs of a seed group (tables.md) in ${dir} hold the mean of the fresh evaluation in ${checkDir} inside their interval; outside:\n`);
   console.log(`| report | row | update | stated | fresh mean |\n| --- | --- | --- | --- | --- |\n${misses.join('\n')}`);
   process.exit(0);
 }

@@ -22,6 +22,8 @@ interface LoadedRun {
   name: string;
   model: LoadedModel;
   iteration: number | null;
+  /** describeRun of the very model.json it was loaded from. */
+  summary: string;
 }
 
 interface Listed {
@@ -101,8 +103,10 @@ async function fetchRunFiles(name: string): Promise<RunFiles> {
 async function loadRun(name: string): Promise<LoadedRun> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const run = parseRun(await fetchRunFiles(name));
-      return { name, model: modelOf(run), iteration: run.info?.iteration ?? null };
+      const files = await fetchRunFiles(name);
+      const run = parseRun(files);
+      const summary = describeRun(JSON.parse(new TextDecoder().decode(files.read(MODEL_FILE))) as LayersModelJson);
+      return { name, model: modelOf(run), iteration: run.info?.iteration ?? null, summary };
     } catch (e) {
       if (!(e as { missing?: boolean }).missing || attempt >= 4) throw e;
     }
@@ -171,6 +175,7 @@ async function choose(name: string, on: boolean): Promise<void> {
   if (on && !run.loaded) {
     try {
       run.loaded = await loadRun(name);
+      run.summary = run.loaded.summary; // the list was read earlier: a training run may have moved on since
       delete run.error;
     } catch (e) {
       run.error = (e as Error).message;
@@ -192,7 +197,7 @@ async function poll(): Promise<void> {
       const fresh = await loadRun(name);
       disposeModel(run.loaded.model);
       run.loaded = fresh;
-      run.summary = describeRun(json);
+      run.summary = fresh.summary; // the checkpoint loaded, which may be newer than the model.json read above
       delete run.error;
     } catch (e) {
       run.error = (e as Error).message;
