@@ -515,12 +515,17 @@ function bindControls(): void {
 }
 
 /** What a new page shows: the first maml run, with a reptile and a transfer run of the same task family, when there are such. */
+/** A new page's runs: a maml run (the longest-trained first) with a reptile and a transfer run of its task family, those of the most settings alike. */
 function firstComparison(): string[] {
   // runs saved before --frequency existed have none in their config: the fixed frequency 1
   const family = (c?: Partial<TrainConfig>) => JSON.stringify([c?.amplitude, c?.phase, c?.phases, c?.frequency ?? [1, 1], c?.xRange]);
+  const alike = (a: Partial<TrainConfig>, b: Partial<TrainConfig>) => (['support', 'hidden', 'activation', 'iterations', 'metaBatch'] as const).filter((k) => JSON.stringify(a[k]) === JSON.stringify(b[k])).length;
   const runs = [...state.runs.values()].filter((r) => !r.error && r.config);
-  for (const maml of runs.filter((r) => r.config!.algo === 'maml')) {
-    const others = (['reptile', 'transfer'] as const).map((algo) => runs.find((r) => r.config!.algo === algo && family(r.config) === family(maml.config)));
+  const mamls = runs.filter((r) => r.config!.algo === 'maml').sort((a, b) => (b.config!.iterations ?? 0) - (a.config!.iterations ?? 0));
+  for (const maml of mamls) {
+    const others = (['reptile', 'transfer'] as const).map((algo) =>
+      runs.filter((r) => r.config!.algo === algo && family(r.config) === family(maml.config)).sort((a, b) => alike(b.config!, maml.config!) - alike(a.config!, maml.config!))[0],
+    );
     if (others.every(Boolean)) return [maml.name, ...others.map((r) => r!.name)];
   }
   return [];
