@@ -52,6 +52,12 @@ describe('several seeds', () => {
     assert.equal(statSync(runFiles(join(scratch, 'checkpoints', 'reptile-3')).model).mtimeMs, committed);
   });
 
+  it('train --seeds says which seeds failed and why, with --quiet too, and exits with their code', () => {
+    const r = metalearn('train', ...TINY, '--meta-lr', '1e30', '--inner-lr', '1e30', '--seeds', '6,7', '--quiet');
+    assert.equal(r.code, 1, r.stderr);
+    for (const seed of [6, 7]) assert.match(r.stderr, new RegExp(`^seed ${seed}: exit 1: error: training diverged at iteration \\d+: .*checkpoints/reptile-${seed}`, 'm'));
+  });
+
   it('eval of two seeds of one config: each run, and their mean with the 95% t-interval over seeds', () => {
     const report = evalJson('--checkpoint', 'checkpoints/reptile-3', '--checkpoint', 'checkpoints/reptile-4', '--checkpoint', 'checkpoints/alone', '--tasks', '40', '--updates', '3');
     // alone is seed 4 again: same config, so it joins the group

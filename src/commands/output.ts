@@ -19,6 +19,11 @@ export class Output {
     if (!this.mode.quiet && !this.mode.json) process.stderr.write(`${text}\n`);
   }
 
+  /** A failure on stderr, whatever the mode: --quiet and --json silence messages, never errors. */
+  error(text: string): void {
+    process.stderr.write(`${text}\n`);
+  }
+
   /** A machine-readable event on stdout with --json. */
   event(obj: object): void {
     if (this.mode.json) process.stdout.write(`${JSON.stringify(obj)}\n`);

@@ -112,7 +112,7 @@ export async function sweep(o: { argv: string[]; seeds: number[]; jobs: number |
   for (const r of runs) {
     if (r.code === undefined) o.out.info(`seed ${r.seed}: not started (stopped)`);
     else if (r.code === 0) o.out.info(`seed ${r.seed}: ${good('done')} at iteration ${r.iteration}, validation MSE ${fmt(r.validation?.before)} before, ${fmt(r.validation?.after)} after: ${r.dir}`);
-    else o.out.info(`seed ${r.seed}: exit ${r.code}: ${r.error}`);
+    else o.out.error(`seed ${r.seed}: exit ${r.code}: ${r.error}`);
   }
   const done = runs.filter((r) => r.code === 0 && r.validation);
   if (done.length > 1) {
