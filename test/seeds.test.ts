@@ -3,12 +3,12 @@
 // seeds beside each run's interval over tasks), `eval` without --checkpoint (the newest run),
 // and divergence in the table (counted, never NaN; everything diverged said plainly).
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { EvalReport } from '../src/report.js';
-import { runCli, runFiles } from './helpers.js';
+import { runCli, runFiles, startCli } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-seeds-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -56,6 +56,21 @@ describe('several seeds', () => {
     const r = metalearn('train', ...TINY, '--meta-lr', '1e30', '--inner-lr', '1e30', '--seeds', '6,7', '--quiet');
     assert.equal(r.code, 1, r.stderr);
     for (const seed of [6, 7]) assert.match(r.stderr, new RegExp(`^seed ${seed}: exit 1: error: training diverged at iteration \\d+: .*Start again with a smaller --meta-lr`, 'm'));
+  });
+
+  it('train --seeds stopped by SIGINT: every seed checkpoints, says where it stopped and how to resume, exit 130', async () => {
+    const child = startCli(scratch, 'train', ...TINY, '--iterations', '1000000', '--checkpoint-every', '50', '--seeds', '8,9', '--quiet');
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
+    while (![8, 9].every((seed) => existsSync(join(scratch, 'checkpoints', `reptile-${seed}`, 'model.json')))) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    assert.equal(await exit, 130, stderr);
+    for (const seed of [8, 9]) {
+      const m = new RegExp(`^seed ${seed}: stopped at iteration (\\d+), its checkpoint written; resume with: npx metalearn train --resume checkpoints/reptile-${seed}$`, 'm').exec(stderr);
+      assert.ok(m, stderr);
+      assert.equal(JSON.parse(readFileSync(runFiles(join(scratch, 'checkpoints', `reptile-${seed}`)).model, 'utf8')).userDefinedMetadata.metalearn.iteration, Number(m[1]));
+    }
   });
 
   it('eval of two seeds of one config: each run, and their mean with the 95% t-interval over seeds', () => {

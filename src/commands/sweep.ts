@@ -43,6 +43,8 @@ interface SeedRun {
   code?: number | null;
   error?: string;
   validation?: { before: number; after: number };
+  /** Stopped by a signal, its checkpoint written (the run's end event). */
+  stopped?: boolean;
   iteration: number;
   total: number;
 }
@@ -87,12 +89,13 @@ export async function sweep(o: { argv: string[]; seeds: number[]; jobs: number |
         else if (event.event === 'validation') bar?.update({ val: fmt((event as { after: number }).after) });
         else if (event.event === 'end') {
           r.iteration = Number(event.iteration);
+          r.stopped = event.stopped === true;
           r.validation = (event.validation as SeedRun['validation']) ?? undefined;
         }
       });
       child.on('close', (code) => {
         r.code = code;
-        if (code !== 0) r.error = stderr.trim().split('\n').at(-1) ?? `exit ${code}`;
+        if (code !== 0) r.error = stderr.trim().split('\n').at(-1) || 'no message';
         bar?.stop();
         resolve();
       });
@@ -111,6 +114,7 @@ export async function sweep(o: { argv: string[]; seeds: number[]; jobs: number |
   }
   for (const r of runs) {
     if (r.code === undefined) o.out.info(`seed ${r.seed}: not started (stopped)`);
+    else if (r.stopped) o.out.info(`seed ${r.seed}: stopped at iteration ${r.iteration}, its checkpoint written; resume with: npx metalearn train --resume ${r.dir}`);
     else if (r.code === 0) o.out.info(`seed ${r.seed}: ${good('done')} at iteration ${r.iteration}, validation MSE ${fmt(r.validation?.before)} before, ${fmt(r.validation?.after)} after: ${r.dir}`);
     else o.out.error(`seed ${r.seed}: exit ${r.code}: ${r.error}`);
   }
