@@ -59,7 +59,7 @@ describe('several seeds', () => {
   });
 
   it('train --seeds stopped by SIGINT: every seed checkpoints, says where it stopped and how to resume, exit 130', async () => {
-    const child = startCli(scratch, 'train', ...TINY, '--iterations', '1000000', '--checkpoint-every', '50', '--seeds', '8,9', '--quiet');
+    const child = startCli(scratch, 'train', ...TINY, '--iterations', '1000000', '--checkpoint-every', '50', '--seeds', '8,9');
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
