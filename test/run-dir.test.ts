@@ -183,7 +183,7 @@ describe('what a killed or failed writer leaves', () => {
     const lock = lockRunDir(dir);
     lock.check();
     rmSync(join(dir, 'lock'));
-    assert.throws(() => lock.check(), { message: `${dir}: the run's lock (lock) has been deleted; stopping without writing` });
+    assert.throws(() => lock.check(), { message: `${dir}: the run's lock (lock) has been deleted or damaged; stopping without writing` });
     writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: 1, host: 'elsewhere', token: 'another-holder', since: '2024-01-01T00:00:00.000Z' }));
     assert.throws(() => lock.check(), { message: `${dir}: this process no longer holds the run's lock (process 1 on elsewhere does); stopping without writing` });
     lock.release();

@@ -59,11 +59,18 @@ describe('several seeds', () => {
   });
 
   it('train --seeds stopped by SIGINT: every seed checkpoints, says where it stopped and how to resume, exit 130', async () => {
-    const child = startCli(scratch, 'train', ...TINY, '--iterations', '1000000', '--checkpoint-every', '50', '--seeds', '8,9');
+    const child = startCli(scratch, 'train', ...TINY, '--iterations', '1000000', '--checkpoint-every', '50', '--seeds', '8,9', '--jobs', '2');
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
-    while (![8, 9].every((seed) => existsSync(join(scratch, 'checkpoints', `reptile-${seed}`, 'model.json')))) await new Promise((r) => setTimeout(r, 20));
+    const deadline = Date.now() + 60_000;
+    while (![8, 9].every((seed) => existsSync(join(scratch, 'checkpoints', `reptile-${seed}`, 'model.json')))) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        assert.fail(`both seeds should have checkpointed within a minute: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
     child.kill('SIGINT');
     assert.equal(await exit, 130, stderr);
     for (const seed of [8, 9]) {

@@ -34,6 +34,8 @@ interface Listed {
   description: string;
   /** Its saved config (none for a plain layers model). */
   config?: Partial<TrainConfig>;
+  /** The iteration its model.json was saved at, when listed. */
+  iteration?: number;
   /** Why it cannot be used: missing or damaged files, as parseRun words it. */
   error?: string;
   loaded?: LoadedRun;
@@ -137,7 +139,8 @@ async function listRuns(): Promise<void> {
     }
     const description = String(json.userDefinedMetadata?.metalearn?.config?.description ?? '');
     const config = json.userDefinedMetadata?.metalearn?.config as Partial<TrainConfig> | undefined;
-    state.runs.set(name, { name, summary: problem ? '' : describeRun(json), description, ...(config ? { config } : {}), ...(problem ? { error: problem } : {}) });
+    const iteration = json.userDefinedMetadata?.metalearn?.iteration;
+    state.runs.set(name, { name, summary: problem ? '' : describeRun(json), description, ...(config ? { config } : {}), ...(typeof iteration === 'number' ? { iteration } : {}), ...(problem ? { error: problem } : {}) });
   }
   renderRunList();
 }
@@ -514,14 +517,13 @@ function bindControls(): void {
   });
 }
 
-/** What a new page shows: the first maml run, with a reptile and a transfer run of the same task family, when there are such. */
-/** A new page's runs: a maml run (the longest-trained first) with a reptile and a transfer run of its task family, those of the most settings alike. */
+/** A new page's runs: a maml run (the furthest trained first) with a reptile and a transfer run of its task family, those of the most settings alike. */
 function firstComparison(): string[] {
   // runs saved before --frequency existed have none in their config: the fixed frequency 1
   const family = (c?: Partial<TrainConfig>) => JSON.stringify([c?.amplitude, c?.phase, c?.phases, c?.frequency ?? [1, 1], c?.xRange]);
   const alike = (a: Partial<TrainConfig>, b: Partial<TrainConfig>) => (['support', 'hidden', 'activation', 'iterations', 'metaBatch'] as const).filter((k) => JSON.stringify(a[k]) === JSON.stringify(b[k])).length;
   const runs = [...state.runs.values()].filter((r) => !r.error && r.config);
-  const mamls = runs.filter((r) => r.config!.algo === 'maml').sort((a, b) => (b.config!.iterations ?? 0) - (a.config!.iterations ?? 0));
+  const mamls = runs.filter((r) => r.config!.algo === 'maml').sort((a, b) => (b.iteration ?? 0) - (a.iteration ?? 0));
   for (const maml of mamls) {
     const others = (['reptile', 'transfer'] as const).map((algo) =>
       runs.filter((r) => r.config!.algo === algo && family(r.config) === family(maml.config)).sort((a, b) => alike(b.config!, maml.config!) - alike(a.config!, maml.config!))[0],
