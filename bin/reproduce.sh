@@ -10,8 +10,8 @@
 #   npm run reproduce -- maml-paper ...   train only these configs, then evaluate everything
 #   npm run reproduce -- --fresh-draw 4242
 #       evaluate the committed checkpoints on 20 000 other tasks (that --seed) into
-#       docs/results/fresh-4242/, no plots, and check that every summary cell of the README's
-#       tables holds the new mean inside its interval (bin/results-table.js --check)
+#       docs/results/fresh-4242/, no plots, and count the cells of the README's tables and of
+#       tables.md whose interval holds the new mean (bin/results-table.js --check)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ml() { node bin/metalearn.js "$@"; }
@@ -25,7 +25,9 @@ train=("${SEEDED[@]}" "${SINGLE[@]}" peers)
 eval_seed=1000
 out=docs/results
 if [ "${1:-}" = "--eval-only" ]; then train=()
-elif [ "${1:-}" = "--fresh-draw" ]; then train=(); eval_seed=${2:?--fresh-draw takes the seed of the held-out tasks}; out=docs/results/fresh-$eval_seed
+elif [ "${1:-}" = "--fresh-draw" ]; then
+  train=(); eval_seed=${2:?--fresh-draw takes the seed of the held-out tasks}; out=docs/results/fresh-$eval_seed
+  if [ "$eval_seed" = 1000 ]; then echo "--fresh-draw 1000: those are the tables' own tasks; take another seed" >&2; exit 2; fi
 elif [ $# -gt 0 ]; then train=("$@"); fi
 
 times=$out/train-times.txt
