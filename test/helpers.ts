@@ -28,6 +28,11 @@ export function startCli(cwd: string, ...args: string[]): ChildProcess {
   return spawn(process.execPath, [bin, ...args], { cwd, env: cliEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** startCli in a process group of its own, as a shell runs a foreground job: process.kill(-pid, signal) is a terminal's Ctrl-C. */
+export function startCliInGroup(cwd: string, ...args: string[]): ChildProcess {
+  return spawn(process.execPath, [bin, ...args], { cwd, env: cliEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+}
+
 /** The backends and kernel sets numeric tests run on: 'wasm' with metalearn's simd kernels, 'wasm-builtin' with TF.js's own. */
 export const TEST_BACKENDS = { cpu: ['cpu', 'builtin'], wasm: ['wasm', 'simd'], 'wasm-builtin': ['wasm', 'builtin'] } as const;
 export type TestBackend = keyof typeof TEST_BACKENDS;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { EvalReport } from '../src/report.js';
-import { runCli, runFiles, startCli } from './helpers.js';
+import { runCli, runFiles, startCliInGroup } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-seeds-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -58,25 +58,40 @@ describe('several seeds', () => {
     for (const seed of [6, 7]) assert.match(r.stderr, new RegExp(`^seed ${seed}: exit 1: error: training diverged at iteration \\d+: .*Start again with a smaller --meta-lr`, 'm'));
   });
 
-  it('train --seeds stopped by SIGINT: every seed checkpoints, says where it stopped and how to resume, exit 130', async () => {
-    const child = startCli(scratch, 'train', ...TINY, '--iterations', '1000000', '--checkpoint-every', '50', '--seeds', '8,9', '--jobs', '2');
+  it("train --seeds stopped by a terminal's Ctrl-C (SIGINT to its process group): every seed checkpoints, says where it stopped and how to resume, exit 130", async () => {
+    const child = startCliInGroup(scratch, 'train', ...TINY, '--iterations', '1000000', '--checkpoint-every', '100000', '--seeds', '8,9', '--jobs', '2');
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const deadline = Date.now() + 60_000;
-    while (![8, 9].every((seed) => existsSync(join(scratch, 'checkpoints', `reptile-${seed}`, 'model.json')))) {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        assert.fail(`both seeds should have checkpointed within a minute: ${stderr}`);
+    const trains: number[] = [];
+    const kill = (pid: number) => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
       }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    child.kill('SIGINT');
-    assert.equal(await exit, 130, stderr);
-    for (const seed of [8, 9]) {
-      const m = new RegExp(`^seed ${seed}: stopped at iteration (\\d+), its checkpoint written; resume with: npx metalearn train --resume checkpoints/reptile-${seed}$`, 'm').exec(stderr);
-      assert.ok(m, stderr);
-      assert.equal(JSON.parse(readFileSync(runFiles(join(scratch, 'checkpoints', `reptile-${seed}`)).model, 'utf8')).userDefinedMetadata.metalearn.iteration, Number(m[1]));
+    };
+    try {
+      const deadline = Date.now() + 60_000;
+      while (![8, 9].every((seed) => existsSync(join(scratch, 'checkpoints', `reptile-${seed}`, 'model.json')))) {
+        assert.ok(Date.now() < deadline, `both seeds should have checkpointed within a minute: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const seed of [8, 9]) trains.push(JSON.parse(readFileSync(join(scratch, 'checkpoints', `reptile-${seed}`, 'lock'), 'utf8')).pid);
+      // each seed's train has a process group of its own, so that the Ctrl-C reaches it once, forwarded by the
+      // sweep: in the sweep's group it would get it twice, and leave without its checkpoint
+      if (existsSync('/proc/self/stat')) {
+        for (const pid of trains) assert.notEqual(Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[2]), child.pid, `train ${pid} is in the sweep's process group`);
+      }
+      process.kill(-child.pid!, 'SIGINT');
+      assert.equal(await exit, 130, stderr);
+      for (const seed of [8, 9]) {
+        const m = new RegExp(`^seed ${seed}: stopped at iteration (\\d+), its checkpoint written; resume with: npx metalearn train --resume checkpoints/reptile-${seed}$`, 'm').exec(stderr);
+        assert.ok(m, stderr);
+        assert.equal(JSON.parse(readFileSync(runFiles(join(scratch, 'checkpoints', `reptile-${seed}`)).model, 'utf8')).userDefinedMetadata.metalearn.iteration, Number(m[1]));
+      }
+    } finally {
+      for (const pid of [-child.pid!, ...trains]) kill(pid);
     }
   });
 

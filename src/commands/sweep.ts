@@ -68,7 +68,9 @@ export async function sweep(o: { argv: string[]; seeds: number[]; jobs: number |
   process.on('SIGTERM', onSignal);
   const runOne = (r: SeedRun) =>
     new Promise<void>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'train', ...childArgs(o.argv, r.seed, `${o.stem}-${r.seed}`)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+      // detached: a process group of its own, so that a terminal's Ctrl-C reaches this process alone and each
+      // seed gets the signal once, from onSignal (a second signal makes a train leave without its checkpoint)
+      const child = spawn(process.execPath, [CLI, 'train', ...childArgs(o.argv, r.seed, `${o.stem}-${r.seed}`)], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
       r.child = child;
       const bar = bars?.create(1, 0, { name: `seed ${r.seed}`.padEnd(8), loss: '-', val: '-' });
       let stderr = '';
