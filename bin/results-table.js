@@ -70,9 +70,12 @@ const cellText = (c) => {
 const percent = (v) => `${(100 * v).toFixed(1)}%`;
 const stem = (checkpoint) => basename(checkpoint).replace(/-\d+$/, '');
 
+/** A run's per-update statistics of the experiment's loss: the grid's, or the random query points'. */
+const statsOf = (e, r) => (e.query ? r.queryByUpdate : r.byUpdate);
+
 /** The summary rows of one experiment's report: a row per config (its seeds together) and per single run, ranked where the experiment ranks. */
 function summaryRows(e, report) {
-  const stats = (r) => (e.query ? r.queryByUpdate : r.byUpdate);
+  const stats = (r) => statsOf(e, r);
   const grouped = new Set((report.seedGroups ?? []).flatMap((g) => g.members));
   const rows = [
     ...(report.seedGroups ?? []).map((g) => ({ name: report.results[g.members[0]].algo === null ? `${g.name} (PyTorch peer)` : g.name, result: report.results[g.members[0]], seeds: g.members.length, cells: e.steps.map((u) => groupCell(e.query ? g.queryByUpdate : g.byUpdate, g.members.map((i) => stats(report.results[i])), u)), phase: null })),
@@ -89,7 +92,7 @@ function summaryRows(e, report) {
 const reports = (from) => EXPERIMENTS.filter((e) => existsSync(join(from, e.file))).map((e) => ({ e, report: JSON.parse(readFileSync(join(from, e.file), 'utf8')) }));
 
 /** Each run of a seed group on its own, as tables.md lists them. */
-const memberRows = (e, report) => (report.seedGroups ?? []).flatMap((g) => g.members.map((i) => report.results[i])).map((r) => ({ name: basename(r.checkpoint), cells: e.steps.map((u) => runCell((e.query ? r.queryByUpdate : r.byUpdate)[u])) }));
+const memberRows = (e, report) => (report.seedGroups ?? []).flatMap((g) => g.members.map((i) => report.results[i])).map((r) => ({ name: basename(r.checkpoint), result: r, cells: e.steps.map((u) => runCell(statsOf(e, r)[u])) }));
 
 if (checkDir) {
   // each cell of `dir` (the summaries, and each run of a seed group) against the same row's mean in a fresh
@@ -135,7 +138,6 @@ if (checkDir) {
 }
 
 for (const { e, report } of reports(dir)) {
-  const stats = (r) => (e.query ? r.queryByUpdate : r.byUpdate);
   const { tasks, seed } = report.settings;
   const loss = e.query ? 'MSE on 5 random query points' : 'grid MSE';
   console.log(`**${e.title}** (\`${e.file}\`, ${tasks} tasks of --seed ${seed}): mean ${loss} after ${e.steps.join(' / ')} updates\n`);
@@ -157,12 +159,7 @@ for (const { e, report } of reports(dir)) {
     console.log(`\nEach run (mean +- the 95% interval of a fresh evaluation of ${FRESH} tasks; median):\n`);
     const runHeader = ['run', ...e.steps.map(String), `median (${e.steps.join(' / ')})`];
     console.log(`| ${runHeader.join(' | ')} |\n|${runHeader.map(() => ' --- ').join('|')}|`);
-    for (const g of report.seedGroups) {
-      for (const i of g.members) {
-        const r = report.results[i];
-        console.log(`| ${basename(r.checkpoint)} | ${e.steps.map((u) => cellText(runCell(stats(r)[u]))).join(' | ')} | ${e.steps.map((u) => num(stats(r)[u].median)).join(' / ')} |`);
-      }
-    }
+    for (const row of memberRows(e, report)) console.log(`| ${row.name} | ${row.cells.map(cellText).join(' | ')} | ${e.steps.map((u) => num(statsOf(e, row.result)[u].median)).join(' / ')} |`);
   }
   console.log('');
 }

@@ -120,14 +120,10 @@ export function lockRunDir(dir: string): RunLock {
   touch.unref();
   return {
     check() {
-      // a directory deleted under the run is a failed write, as any file operation in it would say
-      if (!existsSync(dir)) throw Object.assign(new Error(`${dir}: no such directory`), { code: 'ENOENT' });
       const owner = readOwner(path);
-      if (owner === null) {
-        // deleted with its directory, between the two reads: say what a write would have found
-        if (!existsSync(dir)) throw Object.assign(new Error(`${dir}: no such directory`), { code: 'ENOENT' });
-        throw new RunError(`${dir}: the run's lock (${LOCK_FILE}) has been deleted or damaged; stopping without writing`);
-      }
+      // a directory deleted under the run (its lock with it) is a failed write, as any file operation in it would say
+      if (!existsSync(dir)) throw Object.assign(new Error(`${dir}: no such directory`), { code: 'ENOENT' });
+      if (owner === null) throw new RunError(`${dir}: the run's lock (${LOCK_FILE}) has been deleted or damaged; stopping without writing`);
       if (owner.token !== me.token) throw new RunError(`${dir}: this process no longer holds the run's lock (process ${owner.pid} on ${owner.host} does); stopping without writing`);
     },
     release() {
