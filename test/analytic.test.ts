@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { mamlGradient } from '../src/algorithms/index.js';
-import { defaultsFor, type TrainConfig } from '../src/config.js';
-import { autodiffGradients, backprop, hessianVectorProduct, sumOverTasks } from '../src/gradients.js';
-import { initParams, perTaskCopies } from '../src/model.js';
-import { Rng } from '../src/rng.js';
-import { pointSet, sampleInputs, sampleTasks } from '../src/tasks.js';
+import { defaultsFor, type TrainConfig } from '../src/config/config.js';
+import { autodiffGradients, backprop, hessianVectorProduct, sumOverTasks } from '../src/core/gradients.js';
+import { initParams, perTaskCopies } from '../src/core/model.js';
+import { Rng } from '../src/core/rng.js';
+import { pointSet, sampleInputs, sampleTasks } from '../src/core/tasks.js';
 import { forEachBackend, maxRelativeError } from './helpers.js';
 
 const ARCHITECTURES: { hidden: number[]; activation: TrainConfig['activation']; loss: TrainConfig['loss'] }[] = [

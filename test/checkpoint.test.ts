@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { LEARNERS } from '../src/algorithms/index.js';
-import { runtime } from '../src/backend.js';
-import { disposeModel, loadModel } from '../src/checkpoint.js';
-import { defaultsFor } from '../src/config.js';
-import { atZeroContext, forward } from '../src/model.js';
-import { train } from '../src/train.js';
+import { runtime } from '../src/kernels/backend.js';
+import { disposeModel, loadModel } from '../src/run/checkpoint.js';
+import { defaultsFor } from '../src/config/config.js';
+import { atZeroContext, forward } from '../src/core/model.js';
+import { train } from '../src/train/loop.js';
 import { forEachBackend, runFiles } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-ckpt-'));

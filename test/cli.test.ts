@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TRAIN_OPTIONS } from '../src/config.js';
+import { TRAIN_OPTIONS } from '../src/config/config.js';
 import { runCli, runFiles } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-cli-'));

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ALGORITHMS, LEARNERS } from '../src/algorithms/index.js';
-import { readConfigFile } from '../src/config-file.js';
-import { defaultsFor, helpFor, resolveConfig, resumeConfig, savedConfig, TRAIN_OPTIONS, usedOptions, usersOf, validateConfig } from '../src/config.js';
-import { UsageError } from '../src/errors.js';
-import { parseNumber } from '../src/options.js';
+import { readConfigFile } from '../src/config/file.js';
+import { defaultsFor, helpFor, resolveConfig, resumeConfig, savedConfig, TRAIN_OPTIONS, usedOptions, usersOf, validateConfig } from '../src/config/config.js';
+import { UsageError } from '../src/base/errors.js';
+import { parseNumber } from '../src/options/option.js';
 
 const configs = fileURLToPath(new URL('../../configs', import.meta.url));
 

@@ -9,11 +9,11 @@ import { anil } from '../src/algorithms/anil.js';
 import { adaptContext, cavia, withContext } from '../src/algorithms/cavia.js';
 import { daml } from '../src/algorithms/daml.js';
 import { lossWeights, mamlPlusPlusGradient } from '../src/algorithms/maml-plus-plus.js';
-import { defaultsFor, type TrainConfig } from '../src/config.js';
-import { initParams, activate, atZeroContext, forward, perTaskCopies, taskLosses } from '../src/model.js';
-import type { EvalSet } from '../src/evaluate.js';
-import { Rng } from '../src/rng.js';
-import { pointSet, sampleInputs, sampleSourceInputs, sampleTasks } from '../src/tasks.js';
+import { defaultsFor, type TrainConfig } from '../src/config/config.js';
+import { initParams, activate, atZeroContext, forward, perTaskCopies, taskLosses } from '../src/core/model.js';
+import type { EvalSet } from '../src/core/fine-tune.js';
+import { Rng } from '../src/core/rng.js';
+import { pointSet, sampleInputs, sampleSourceInputs, sampleTasks } from '../src/core/tasks.js';
 import { forEachBackend, relativeNormError } from './helpers.js';
 import { directionalDerivatives, fromArrays, refCaviaMetaLoss, refDamlMetaLoss, refMetaLoss, refMultiStepMetaLoss, type RefDamlTask, type RefTask } from './reference.js';
 

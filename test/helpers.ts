@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, before, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../src/backend.js';
+import { useBackend } from '../src/kernels/backend.js';
 import { kernelSet } from '../src/kernels/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/metalearn.js', import.meta.url));

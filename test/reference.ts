@@ -2,7 +2,7 @@
 // MLP, written out by hand (forward pass and backpropagation in plain loops, as in the
 // numpy post), so that finite differences can be taken at h = 1e-6 without float32
 // noise and without crossing ReLU kinks.
-import { Rng } from '../src/rng.js';
+import { Rng } from '../src/core/rng.js';
 
 export type Mat = { rows: number; cols: number; v: Float64Array };
 export type RefParams = Mat[]; // [W1 [in,out], b1 [1,out], W2, b2, ...]

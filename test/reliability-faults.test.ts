@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../src/backend.js';
-import { loadModel, loadRun } from '../src/checkpoint.js';
+import { useBackend } from '../src/kernels/backend.js';
+import { loadModel, loadRun } from '../src/run/checkpoint.js';
 import { mountTmpfs, runCli, runFiles, startCli, type CliResult } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-faults-'));
@@ -97,7 +97,7 @@ before(() => {
 describe('faults: nothing lost', { timeout: 120_000 }, () => {
   it('writeFileAtomic: a writer killed at random moments leaves the old file or the new one, whole', async () => {
     // a process that rewrites one 4 MB file over and over, alternating two contents
-    const fsutil = fileURLToPath(new URL('../src/fsutil.js', import.meta.url));
+    const fsutil = fileURLToPath(new URL('../src/base/files.js', import.meta.url));
     const target = join(scratch, 'atomic.bin');
     const size = 4 << 20;
     const writer = `const { writeFileAtomic } = await import(${JSON.stringify(fsutil)});

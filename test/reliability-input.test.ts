@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { modelJson } from '../src/checkpoint.js';
+import { modelJson } from '../src/run/checkpoint.js';
 import { mountTmpfs, runCli, runFiles, type CliResult } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-input-'));

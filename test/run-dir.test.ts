@@ -7,8 +7,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadRun } from '../src/checkpoint.js';
-import { useBackend } from '../src/backend.js';
+import { loadRun } from '../src/run/checkpoint.js';
+import { useBackend } from '../src/kernels/backend.js';
 import { runCli, runFiles, startCli, type CliResult } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-rundir-'));
@@ -165,13 +165,13 @@ describe('what a killed or failed writer leaves', () => {
   it('a lock naming this very process (a restarted container reuses pids) is stale; a train that fails to start releases its lock', async () => {
     const dir = join(scratch, 'own-pid');
     assert.equal(cli(...RUN, '--name', 'own-pid', '--iterations', '3', '--quiet').code, 0);
-    const { lockRunDir } = await import('../src/lock.js');
+    const { lockRunDir } = await import('../src/run/lock.js');
     writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), token: 'a-dead-holder', since: '2024-01-01T00:00:00.000Z' }));
     lockRunDir(dir).release();
     assert.ok(!existsSync(join(dir, 'lock')));
     // a damaged run: the resume is refused, and leaves no lock behind
     writeFileSync(join(dir, 'model.json'), '{ damaged');
-    const { train } = await import('../src/train.js');
+    const { train } = await import('../src/train/loop.js');
     await assert.rejects(train({ runDir: dir, resume: {} }), /not valid JSON/);
     assert.ok(!existsSync(join(dir, 'lock')), 'the lock is released');
   });
@@ -179,7 +179,7 @@ describe('what a killed or failed writer leaves', () => {
   it('a run whose lock is deleted, or taken over, stops before its next write and says which', async () => {
     const dir = join(scratch, 'lost-lock');
     assert.equal(cli(...RUN, '--name', 'lost-lock', '--iterations', '3', '--quiet').code, 0);
-    const { lockRunDir } = await import('../src/lock.js');
+    const { lockRunDir } = await import('../src/run/lock.js');
     const lock = lockRunDir(dir);
     lock.check();
     rmSync(join(dir, 'lock'));

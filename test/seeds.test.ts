@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { EvalReport } from '../src/report.js';
+import type { EvalReport } from '../src/eval/report.js';
 import { runCli, runFiles, startCliInGroup } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-seeds-'));

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { pageServer } from '../src/serve.js';
-import type { EvalReport } from '../src/report.js';
+import { pageServer } from '../src/page/server.js';
+import type { EvalReport } from '../src/eval/report.js';
 import { runCli, runFiles, startCli } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -75,7 +75,7 @@ describe('serve: the server', () => {
       ['/dist/src/page/main.js', /^text\/javascript/],
       ['/page/style.css', /^text\/css/],
       ['/page/no-node.js', /^text\/javascript/],
-      ['/dist/src/eval-checkpoints.js', /^text\/javascript/],
+      ['/dist/src/eval/checkpoints.js', /^text\/javascript/],
       ['/dist/src/page/vendor/seedrandom.js', /^text\/javascript/],
       ['/dist/src/kernels/simd.wasm', /^application\/wasm$/],
       ['/node_modules/@tensorflow/tfjs/dist/tf.fesm.js', /^text\/javascript/],

@@ -8,10 +8,10 @@
 // tf.variableGrads over the whole MLP, so the body is trained through the head's adaptation.
 // Validation and eval fine-tune the head alone (eval --plain-sgd: every layer, for comparison).
 import * as tf from '@tensorflow/tfjs';
-import { adapt, sgdStep } from '../adapt.js';
-import { activate, forward, taskLosses, type Activation, type Params } from '../model.js';
+import { adapt, sgdStep } from '../core/adapt.js';
+import { activate, forward, taskLosses, type Activation, type Params } from '../core/model.js';
 import { checkQueryGrid, MAML_USES } from './maml.js';
-import { adaptOptions, autodiffMetaGradient, type MetaLearner } from './types.js';
+import { adaptOptions, autodiffMetaGradient, type MetaLearner } from './learner.js';
 
 /** The body's features of x [tasks, n, 1]: the last hidden layer's activations [tasks, n, width]. */
 function features(body: Params, x: tf.Tensor3D, activation: Activation): tf.Tensor3D {

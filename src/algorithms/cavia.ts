@@ -13,15 +13,15 @@
 // shift of its bias b1. So validation and eval, which fine-tune the MLP of x alone (model.ts atZeroContext),
 // adapt c by moving b1 along it: dL/dc = g_b1 W1c^T, so c -= lr dL/dc moves b1 by -lr g_b1 W1c^T W1c.
 import * as tf from '@tensorflow/tfjs';
-import { backprop } from '../gradients.js';
-import { clipByGlobalNorm } from '../adapt.js';
-import type { TrainConfig } from '../config.js';
-import { MAX_UNITS } from '../limits.js';
-import { forward, taskLosses, type Params } from '../model.js';
-import { atMost, count, option } from '../options.js';
-import type { PointSet } from '../tasks.js';
+import { backprop } from '../core/gradients.js';
+import { clipByGlobalNorm } from '../core/adapt.js';
+import type { TrainConfig } from '../config/config.js';
+import { MAX_UNITS } from '../options/limits.js';
+import { forward, taskLosses, type Params } from '../core/model.js';
+import { atMost, count, option } from '../options/option.js';
+import type { PointSet } from '../core/tasks.js';
 import { checkQueryGrid, MAML_USES } from './maml.js';
-import { autodiffMetaGradient, type MetaLearner } from './types.js';
+import { autodiffMetaGradient, type MetaLearner } from './learner.js';
 
 export const caviaOptions = {
   context: option<number>({ flag: '--context <n>', kind: 'int', help: "cavia's context parameters: inputs of the first layer beside x, zero before adaptation and the only thing it adapts", schema: atMost(count, MAX_UNITS), default: 5 }),

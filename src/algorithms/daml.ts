@@ -10,14 +10,14 @@
 // matMul and concat differentiate twice correctly in TF.js; tanh is model.ts's own). The
 // batch's labeled support points are not used.
 import * as tf from '@tensorflow/tfjs';
-import { clipByGlobalNorm, type AdaptOptions } from '../adapt.js';
-import { drawnForWhole, type EvalSet } from '../evaluate.js';
-import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, taskLosses, type Activation, type Params } from '../model.js';
-import { Rng } from '../rng.js';
-import { sampleSourceInputs, sourceInputValues } from '../tasks.js';
-import { count, option, rangeList } from '../options.js';
+import { clipByGlobalNorm, type AdaptOptions } from '../core/adapt.js';
+import { drawnForWhole, type EvalSet } from '../core/fine-tune.js';
+import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, taskLosses, type Activation, type Params } from '../core/model.js';
+import { Rng } from '../core/rng.js';
+import { sampleSourceInputs, sourceInputValues } from '../core/tasks.js';
+import { count, option, rangeList } from '../options/option.js';
 import { z } from 'zod';
-import { autodiffMetaGradient, TRAINING, type MetaLearner } from './types.js';
+import { autodiffMetaGradient, TRAINING, type MetaLearner } from './learner.js';
 
 export const damlOptions = {
   sourceRanges: option({

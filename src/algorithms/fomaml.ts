@@ -4,7 +4,7 @@
 //   theta <- theta - beta mean_t grad_phi L_t(query_t; phi_t)
 // MAML with its one first-order switch on: see maml.ts.
 import { checkQueryGrid, MAML_USES, mamlGradient } from './maml.js';
-import type { MetaLearner } from './types.js';
+import type { MetaLearner } from './learner.js';
 
 export const fomaml: MetaLearner = {
   uses: MAML_USES,

@@ -9,8 +9,8 @@ import { metaSgd } from './meta-sgd.js';
 import { random } from './random.js';
 import { reptile, reptileOptions } from './reptile.js';
 import { transfer } from './transfer.js';
-import type { TrainConfig } from '../config.js';
-import type { MetaLearner } from './types.js';
+import type { TrainConfig } from '../config/config.js';
+import type { MetaLearner } from './learner.js';
 
 export const LEARNERS = { maml, fomaml, reptile, transfer, random, 'meta-sgd': metaSgd, daml, anil, cavia, 'maml++': mamlPlusPlus } satisfies Record<string, MetaLearner>;
 export type Algorithm = keyof typeof LEARNERS;
@@ -25,7 +25,7 @@ export const usesQuery = (algo: Algorithm): boolean => (LEARNERS[algo] as MetaLe
 /** The inputs of a config's MLP: x, then its learner's context inputs (CAVIA's). */
 export const inputWidth = (config: TrainConfig): number => 1 + ((LEARNERS[config.algo] as MetaLearner).contextInputs?.(config) ?? 0);
 
-export { ALWAYS_USED, TRAINING, type Adaptation, type ExtraGroup, type Extras, type FineTuning, type MetaBatch, type MetaGradient, type MetaLearner, type MetaState, type SharedKey, type TrainedModel } from './types.js';
+export { ALWAYS_USED, TRAINING, type Adaptation, type ExtraGroup, type Extras, type FineTuning, type MetaBatch, type MetaGradient, type MetaLearner, type MetaState, type SharedKey, type TrainedModel } from './learner.js';
 export { metaLoss, mamlGradient } from './maml.js';
 export { metaSgdGradient } from './meta-sgd.js';
 export { adaptationLosses, unlabeledStep } from './daml.js';

@@ -16,14 +16,14 @@
 // Two routes with the same result (test/gradients.test.ts): analytic (maml.ts's sweep, with per-step rates and
 // the multi-step loss) and autodiff (nested tf.grads; first order holds each inner gradient by a zero-gradient identity).
 import * as tf from '@tensorflow/tfjs';
-import { clipByGlobalNorm, sgdStep } from '../adapt.js';
-import type { TrainConfig } from '../config.js';
-import { autodiffGradients } from '../gradients.js';
+import { clipByGlobalNorm, sgdStep } from '../core/adapt.js';
+import type { TrainConfig } from '../config/config.js';
+import { autodiffGradients } from '../core/gradients.js';
 import { subtractScaled } from '../kernels/step.js';
-import { forward, paramShapes, taskLosses, type Params } from '../model.js';
-import { countOrZero, option } from '../options.js';
+import { forward, paramShapes, taskLosses, type Params } from '../core/model.js';
+import { countOrZero, option } from '../options/option.js';
 import { analyticMetaGradient, checkQueryGrid, MAML_USES, mamlOptions } from './maml.js';
-import { autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearner } from './types.js';
+import { autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearner } from './learner.js';
 
 export const mamlPlusPlusOptions = {
   mslIterations: option<number>({ flag: '--msl-iterations <n>', kind: 'int', help: "maml++'s multi-step loss: for the first n iterations the outer loss weighs the query loss after every inner step, from 1/steps each toward the last step; after them (and with 0) the last step's alone", schema: countOrZero, default: 7500 }),

@@ -11,13 +11,13 @@
 // the query gradient at phi_t, v, taken as it is.
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { adapt, sgdStep } from '../adapt.js';
-import type { TrainConfig } from '../config.js';
-import { backprop, hessianVectorProduct, sumOverTasks, type Backprop } from '../gradients.js';
+import { adapt, sgdStep } from '../core/adapt.js';
+import type { TrainConfig } from '../config/config.js';
+import { backprop, hessianVectorProduct, sumOverTasks, type Backprop } from '../core/gradients.js';
 import { subtractScaled } from '../kernels/step.js';
-import { forward, taskLosses, type Params } from '../model.js';
-import { option } from '../options.js';
-import { adaptOptions, autodiffMetaGradient, TRAINING, type MetaBatch, type MetaGradient, type MetaLearner, type SharedKey } from './types.js';
+import { forward, taskLosses, type Params } from '../core/model.js';
+import { option } from '../options/option.js';
+import { adaptOptions, autodiffMetaGradient, TRAINING, type MetaBatch, type MetaGradient, type MetaLearner, type SharedKey } from './learner.js';
 
 export const GRADIENT_ROUTES = ['analytic', 'autodiff'] as const;
 

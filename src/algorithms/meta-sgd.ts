@@ -9,11 +9,11 @@
 //   (H symmetric and alpha diagonal), H v by the R-operator (gradients.ts);
 // - autodiff: nested tf.grads inside tf.variableGrads over theta and alpha, as for maml.
 import * as tf from '@tensorflow/tfjs';
-import { sgdStep } from '../adapt.js';
-import type { TrainConfig } from '../config.js';
-import { paramShapes } from '../model.js';
+import { sgdStep } from '../core/adapt.js';
+import type { TrainConfig } from '../config/config.js';
+import { paramShapes } from '../core/model.js';
 import { analyticMetaGradient, checkQueryGrid, MAML_USES, mamlOptions, metaLoss } from './maml.js';
-import { autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearner } from './types.js';
+import { autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearner } from './learner.js';
 
 /** The meta-gradient: one per param of theta, then one per rate tensor. */
 export function metaSgdGradient(params: tf.Variable[], rates: tf.Variable[], batch: MetaBatch, config: TrainConfig): MetaGradient {

@@ -5,13 +5,13 @@
 // Returned as the pseudo-gradient theta - mean_t phi_t, so that plain SGD at
 // lr = epsilon is the Reptile update (and adam, or annealing, also apply).
 import * as tf from '@tensorflow/tfjs';
-import { sgdStepWithLosses } from '../adapt.js';
-import { sumOverTasks } from '../gradients.js';
-import type { Params } from '../model.js';
-import type { Rng } from '../rng.js';
-import type { PointSet } from '../tasks.js';
-import { count, option } from '../options.js';
-import { adaptOptions, TRAINING, type MetaLearner } from './types.js';
+import { sgdStepWithLosses } from '../core/adapt.js';
+import { sumOverTasks } from '../core/gradients.js';
+import type { Params } from '../core/model.js';
+import type { Rng } from '../core/rng.js';
+import type { PointSet } from '../core/tasks.js';
+import { count, option } from '../options/option.js';
+import { adaptOptions, TRAINING, type MetaLearner } from './learner.js';
 
 export const reptileOptions = {
   innerBatch: option<number>({ flag: '--inner-batch <n>', kind: 'int', help: "points per inner minibatch (drawn without replacement from the task's support points)", schema: count, default: 10 }),

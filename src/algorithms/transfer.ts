@@ -3,8 +3,8 @@
 //   theta <- theta - beta grad_theta mean_t L_t(support_t; theta)
 // It learns the mean of the task family (about 0 everywhere) and adapts poorly.
 import * as tf from '@tensorflow/tfjs';
-import { backprop } from '../gradients.js';
-import { TRAINING, type MetaLearner } from './types.js';
+import { backprop } from '../core/gradients.js';
+import { TRAINING, type MetaLearner } from './learner.js';
 
 export const transfer: MetaLearner = {
   uses: [...TRAINING, 'support', 'supportGrid'],

@@ -4,13 +4,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { disposeModel, loadModel, MODEL_FILE, type LoadedModel } from '../checkpoint.js';
-import { defaultsFor } from '../config.js';
-import { RunError, UsageError } from '../errors.js';
-import type { Summary } from '../evaluate.js';
-import { describeFsError, whyNotWritable, writeFileAtomic } from '../fsutil.js';
-import { flagValues, helpWithDefault } from '../options.js';
-import { EVAL_OPTIONS, evaluateCheckpoints, resolveEvalConfig, type EvalConfig, type EvalReport, type SeedGroup } from '../report.js';
+import { disposeModel, loadModel, MODEL_FILE, type LoadedModel } from '../run/checkpoint.js';
+import { defaultsFor } from '../config/config.js';
+import { RunError, UsageError } from '../base/errors.js';
+import type { Summary } from '../core/fine-tune.js';
+import { describeFsError, whyNotWritable, writeFileAtomic } from '../base/files.js';
+import { flagValues, helpWithDefault } from '../options/option.js';
+import { EVAL_OPTIONS, evaluateCheckpoints, resolveEvalConfig, type EvalConfig, type EvalReport, type SeedGroup } from '../eval/report.js';
 import { dim, heading, Output, type Runner } from './output.js';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
 

@@ -5,19 +5,19 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runtimeOptions } from './runtime.js';
-import { loadRun, readJson } from '../checkpoint.js';
-import { helpFor, resolveConfig, SHARED_OPTIONS, TRAIN_OPTIONS } from '../config.js';
-import { UsageError } from '../errors.js';
-import { writeFileAtomic } from '../fsutil.js';
-import { flagValues, helpWithDefault, parseNumber } from '../options.js';
-import type { Plot } from '../plots.js';
-import { EVAL_OPTIONS, resolveEvalConfig, type EvalReport } from '../report.js';
+import { loadRun, readJson } from '../run/checkpoint.js';
+import { helpFor, resolveConfig, SHARED_OPTIONS, TRAIN_OPTIONS } from '../config/config.js';
+import { UsageError } from '../base/errors.js';
+import { writeFileAtomic } from '../base/files.js';
+import { flagValues, helpWithDefault, parseNumber } from '../options/option.js';
+import type { Plot } from '../eval/plots.js';
+import { EVAL_OPTIONS, resolveEvalConfig, type EvalReport } from '../eval/report.js';
 import { collect, evaluateRunDirs } from './eval.js';
 import { Output, type Runner } from './output.js';
 
 type Flags = Record<string, unknown>;
 /** Vega and resvg load only when a plot is drawn, so that train and eval start without them. */
-type Plots = typeof import('../plots.js');
+type Plots = typeof import('../eval/plots.js');
 
 const FAMILY_KEYS = ['amplitude', 'phase', 'phases', 'xRange'] as const;
 /** As many waves as the Flux post's "1k sines". */
@@ -67,7 +67,7 @@ function finish(cmd: Command, kind: string, run: Runner, action: (flags: Flags, 
     .action((flags: Flags) =>
       run(async () => {
         const prefix = String(flags.out).replace(/\.(svg|png)$/i, '');
-        const plot = await action(flags, await import('../plots.js'));
+        const plot = await action(flags, await import('../eval/plots.js'));
         mkdirSync(dirname(prefix), { recursive: true });
         writeFileAtomic(`${prefix}.svg`, plot.svg);
         writeFileAtomic(`${prefix}.png`, plot.png);

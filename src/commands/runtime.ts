@@ -1,7 +1,7 @@
 // The options every computing command shares: --backend and --kernels, declared and checked once.
 import type { Command } from 'commander';
-import { BACKENDS, runtime, useBackend, type BackendChoice, type Runtime } from '../backend.js';
-import { UsageError } from '../errors.js';
+import { BACKENDS, runtime, useBackend, type BackendChoice, type Runtime } from '../kernels/backend.js';
+import { UsageError } from '../base/errors.js';
 import { KERNEL_CHOICES, type KernelChoice } from '../kernels/index.js';
 
 const BACKEND_HELP = `compute backend: ${BACKENDS.join('|')}`;

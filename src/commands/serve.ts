@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
-import { pageServer } from '../serve.js';
+import { UsageError } from '../base/errors.js';
+import { pageServer } from '../page/server.js';
 import type { Runner } from './output.js';
 
 export const DEFAULT_PORT = 8420;

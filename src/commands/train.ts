@@ -2,14 +2,14 @@
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { helpFor, parseOptions, resolveConfig, TRAIN_OPTIONS, type OptionKey, type TrainConfig } from '../config.js';
-import { readConfigFile } from '../config-file.js';
-import { UsageError } from '../errors.js';
-import { flagValues } from '../options.js';
-import { checkRunDir } from '../run-dir.js';
-import { train } from '../train.js';
+import { helpFor, parseOptions, resolveConfig, TRAIN_OPTIONS, type OptionKey, type TrainConfig } from '../config/config.js';
+import { readConfigFile } from '../config/file.js';
+import { UsageError } from '../base/errors.js';
+import { flagValues } from '../options/option.js';
+import { checkRunDir } from '../run/prepare.js';
+import { train } from '../train/loop.js';
 import { dim, fmt, good, heading, Output, type Runner } from './output.js';
-import { parseSeeds, sweep } from './sweep.js';
+import { parseSeeds, sweep } from './train-seeds.js';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
 
 export function registerTrain(program: Command, run: Runner): void {

@@ -1,6 +1,6 @@
 // `metalearn upgrade`: converts run directories written by metalearn 0.1 (format 1) to the current format.
 import type { Command } from 'commander';
-import { upgradeRun } from '../upgrade.js';
+import { upgradeRun } from '../run/upgrade.js';
 import { Output, type Runner } from './output.js';
 
 export function registerUpgrade(program: Command, run: Runner): void {

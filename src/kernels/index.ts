@@ -5,7 +5,7 @@
 // (test/kernels.test.ts).
 import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../base/errors.js';
 import { productKernels } from './batch-matmul.js';
 import { adamKernel } from './adam.js';
 import { mlpKernels } from './mlp.js';

@@ -10,9 +10,9 @@
 // No gradient is registered: nothing differentiates through them (MAML's autodiff route uses tf.grads).
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import type { Backprop, LossOptions } from '../gradients.js';
-import type { Params } from '../model.js';
-import type { PointSet } from '../tasks.js';
+import type { Backprop, LossOptions } from '../core/gradients.js';
+import type { Params } from '../core/model.js';
+import type { PointSet } from '../core/tasks.js';
 import { getInputs, putInputs } from './inputs.js';
 import type { BoundKernels } from './wasm.js';
 

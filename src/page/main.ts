@@ -7,12 +7,12 @@
 // it shows). Plotting is plain canvas drawing.
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { runtime, useBackend } from '../backend.js';
-import { defaultsFor, type TrainConfig } from '../config.js';
-import { fineTuneCheckpoints, resolveEvalConfig, type CheckpointResult } from '../eval-checkpoints.js';
-import { Rng } from '../rng.js';
-import { disposeModel, filesNamedBy, MODEL_FILE, modelOf, parseRun, RunFileError, type LayersModelJson, type LoadedModel, type RunFiles } from '../run-format.js';
-import { sampleInputs, sampleTasks, sineValue, type SineTask } from '../tasks.js';
+import { runtime, useBackend } from '../kernels/backend.js';
+import { defaultsFor, type TrainConfig } from '../config/config.js';
+import { fineTuneCheckpoints, resolveEvalConfig, type CheckpointResult } from '../eval/checkpoints.js';
+import { Rng } from '../core/rng.js';
+import { disposeModel, filesNamedBy, MODEL_FILE, modelOf, parseRun, RunFileError, type LayersModelJson, type LoadedModel, type RunFiles } from '../run/format.js';
+import { sampleInputs, sampleTasks, sineValue, type SineTask } from '../core/tasks.js';
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 /** How often a chosen run's model.json is read again, to follow a run that is still training. */

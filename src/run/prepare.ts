@@ -3,8 +3,8 @@
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cleanRunDir, MODEL_FILE } from './checkpoint.js';
-import { UsageError } from './errors.js';
-import { describeFsError, removeTempFiles } from './fsutil.js';
+import { UsageError } from '../base/errors.js';
+import { describeFsError, removeTempFiles } from '../base/files.js';
 import { lockRunDir, type RunLock } from './lock.js';
 
 /** Files of metalearn's in a run directory (a new run with --force replaces them, and nothing else). */

@@ -2,8 +2,8 @@
 // check a run's saved config with it).
 import { readFileSync } from 'node:fs';
 import { parseOptions, type TrainConfig } from './config.js';
-import { UsageError } from './errors.js';
-import { describeFsError } from './fsutil.js';
+import { UsageError } from '../base/errors.js';
+import { describeFsError } from '../base/files.js';
 
 /** Reads and checks a config file: JSON object, known keys, right types. */
 export function readConfigFile(path: string): Partial<TrainConfig> {

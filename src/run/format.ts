@@ -11,14 +11,14 @@
 // run on files read from disk (checkpoint.ts, which also writes them) and fetched by the page (page/).
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { inputWidth, LEARNERS, type Extras } from './algorithms/index.js';
-import { validateConfig, type TrainConfig } from './config.js';
-import { UsageError } from './errors.js';
-import type { KernelSet } from './kernels/index.js';
-import { MAX_PARAMS, MAX_UNITS } from './limits.js';
-import { paramShapes, type Activation } from './model.js';
-import type { OptimizerState } from './optim.js';
-import type { RngState } from './rng.js';
+import { inputWidth, LEARNERS, type Extras } from '../algorithms/index.js';
+import { validateConfig, type TrainConfig } from '../config/config.js';
+import { UsageError } from '../base/errors.js';
+import type { KernelSet } from '../kernels/index.js';
+import { MAX_PARAMS, MAX_UNITS } from '../options/limits.js';
+import { paramShapes, type Activation } from '../core/model.js';
+import type { OptimizerState } from '../core/optim.js';
+import type { RngState } from '../core/rng.js';
 
 export const FORMAT_VERSION = 2;
 export const MODEL_FILE = 'model.json';

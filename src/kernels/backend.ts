@@ -3,8 +3,8 @@
 // dynamic import; WebAssembly and pure JS always work.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { UsageError } from './errors.js';
-import { kernelSet, useKernels, type KernelChoice, type KernelSet } from './kernels/index.js';
+import { UsageError } from '../base/errors.js';
+import { kernelSet, useKernels, type KernelChoice, type KernelSet } from './index.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'cuda', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];

@@ -1,13 +1,13 @@
 // The metalearn command line: thin commands over the library in src/.
 import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
-import { RunError, UsageError } from './errors.js';
-import { registerEval } from './commands/eval.js';
-import { registerPlot } from './commands/plot.js';
-import { registerServe } from './commands/serve.js';
-import { registerTrain } from './commands/train.js';
-import { registerUpgrade } from './commands/upgrade.js';
-import { VERSION } from './version.js';
+import { RunError, UsageError } from '../base/errors.js';
+import { registerEval } from './eval.js';
+import { registerPlot } from './plot.js';
+import { registerServe } from './serve.js';
+import { registerTrain } from './train.js';
+import { registerUpgrade } from './upgrade.js';
+import { VERSION } from '../base/version.js';
 
 const debug = process.argv.includes('--debug');
 

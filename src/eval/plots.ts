@@ -7,12 +7,12 @@ import { basename } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { Curve } from './checkpoint.js';
-import { UsageError } from './errors.js';
-import { GRID_POINTS } from './evaluate.js';
+import type { Curve } from '../run/checkpoint.js';
+import { UsageError } from '../base/errors.js';
+import { GRID_POINTS } from '../core/fine-tune.js';
 import type { EvalReport } from './report.js';
-import { Rng } from './rng.js';
-import { linspace, sampleTasks, sineValue, type TaskFamily } from './tasks.js';
+import { Rng } from '../core/rng.js';
+import { linspace, sampleTasks, sineValue, type TaskFamily } from '../core/tasks.js';
 
 export interface Plot {
   svg: string;

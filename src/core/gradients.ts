@@ -10,8 +10,8 @@
 // prediction z_{L-1}; task loss = mean over the k points of f(prediction - y), f = square | abs;
 // e_l = d(loss)/d(z_l). Shapes: a_l, e_l [tasks, k, width]; per-task W [tasks, in, out].
 import * as tf from '@tensorflow/tfjs';
-import { fusable, fusedBackprop, fusedHessianVectorProduct } from './kernels/mlp.js';
-import { simdKernels } from './kernels/index.js';
+import { fusable, fusedBackprop, fusedHessianVectorProduct } from '../kernels/mlp.js';
+import { simdKernels } from '../kernels/index.js';
 import { activationDerivative, forward, forwardLayers, isPerTask, perTaskCopies, residualLosses, taskLosses, type Activation, type LossKind, type Params } from './model.js';
 import type { PointSet } from './tasks.js';
 

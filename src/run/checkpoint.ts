@@ -6,16 +6,16 @@
 // was killed at.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { inputWidth } from './algorithms/index.js';
-import { savedConfig } from './config.js';
-import { UsageError } from './errors.js';
-import { describeFsError, removeTempFiles, writeFileAtomic } from './fsutil.js';
+import { inputWidth } from '../algorithms/index.js';
+import { savedConfig } from '../config/config.js';
+import { UsageError } from '../base/errors.js';
+import { describeFsError, removeTempFiles, writeFileAtomic } from '../base/files.js';
 import type { RunLock } from './lock.js';
-import { layerSizes, paramShapes, type Activation } from './model.js';
-import { filesNamedBy, FORMAT_VERSION, MODEL_FILE, modelOf, parseRun, readRunJson, RunFileError, type Curve, type LayersModelJson, type LoadedModel, type Metadata, type ResumeState, type Run, type RunFiles, type RunInfo } from './run-format.js';
-import { VERSION } from './version.js';
+import { layerSizes, paramShapes, type Activation } from '../core/model.js';
+import { filesNamedBy, FORMAT_VERSION, MODEL_FILE, modelOf, parseRun, readRunJson, RunFileError, type Curve, type LayersModelJson, type LoadedModel, type Metadata, type ResumeState, type Run, type RunFiles, type RunInfo } from './format.js';
+import { VERSION } from '../base/version.js';
 
-export * from './run-format.js';
+export * from './format.js';
 
 /** The names of the input columns of an MLP of `width` inputs: x, then the context inputs. */
 export const inputNames = (width: number): string[] => ['x', ...Array.from({ length: width - 1 }, (_, i) => `context ${i + 1}`)];

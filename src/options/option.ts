@@ -2,7 +2,7 @@
 // a config file's JSON value and a flag's parsed text both go through). The training options
 // (config.ts and each algorithm's file), eval's (report.ts) and plot-data's are tables of these.
 import { z } from 'zod';
-import { UsageError } from './errors.js';
+import { UsageError } from '../base/errors.js';
 
 /** How a flag's text becomes the value a config file would hold. */
 export type FlagKind = 'int' | 'number' | 'ints' | 'numbers' | 'range' | 'enum' | 'bool' | 'string';

@@ -1,13 +1,13 @@
 // What an algorithm is to the rest of metalearn: the shared options it reads, its own options,
 // defaults and checks, and how it turns a meta-batch into a meta-gradient.
 import * as tf from '@tensorflow/tfjs';
-import type { AdaptOptions } from '../adapt.js';
-import type { SHARED_OPTIONS, TrainConfig } from '../config.js';
-import type { AdaptStep, EvalSet } from '../evaluate.js';
-import type { Params } from '../model.js';
-import type { OptionTable } from '../options.js';
-import type { Rng } from '../rng.js';
-import type { PointSet, SineTask } from '../tasks.js';
+import type { AdaptOptions } from '../core/adapt.js';
+import type { SHARED_OPTIONS, TrainConfig } from '../config/config.js';
+import type { AdaptStep, EvalSet } from '../core/fine-tune.js';
+import type { Params } from '../core/model.js';
+import type { OptionTable } from '../options/option.js';
+import type { Rng } from '../core/rng.js';
+import type { PointSet, SineTask } from '../core/tasks.js';
 
 export type SharedKey = keyof typeof SHARED_OPTIONS;
 

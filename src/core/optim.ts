@@ -2,10 +2,10 @@
 // variables too, so a step allocates nothing that outlives it, and it can be
 // saved into a checkpoint and restored for an exact resume.
 import * as tf from '@tensorflow/tfjs';
-import type { TrainConfig } from './config.js';
-import { fusedAdam } from './kernels/adam.js';
-import { simdKernels } from './kernels/index.js';
-import { subtractScaled } from './kernels/step.js';
+import type { TrainConfig } from '../config/config.js';
+import { fusedAdam } from '../kernels/adam.js';
+import { simdKernels } from '../kernels/index.js';
+import { subtractScaled } from '../kernels/step.js';
 
 export interface OptimizerState {
   step: number;

@@ -2,11 +2,11 @@
 // (declared in its file, registered in algorithms/index.ts); resolving a config from the
 // defaults, an algorithm's defaults, a config file and flags; and what --resume may change.
 import { z } from 'zod';
-import { ALGORITHM_OPTIONS, ALGORITHMS, ALWAYS_USED, LEARNERS, type Algorithm } from './algorithms/index.js';
-import { UsageError } from './errors.js';
-import { MAX_PARAMS, MAX_POINTS, MAX_TASK_WEIGHTS, MAX_TASKS, MAX_UNITS } from './limits.js';
-import { ACTIVATIONS, LOSSES } from './model.js';
-import { atMost, checkSome, count, countOrZero, defaultsOf, describeIssues, finite, nonNegative, objectOf, option, optionName, positive, range, showValue, strictRange, widths, type Values } from './options.js';
+import { ALGORITHM_OPTIONS, ALGORITHMS, ALWAYS_USED, LEARNERS, type Algorithm } from '../algorithms/index.js';
+import { UsageError } from '../base/errors.js';
+import { MAX_PARAMS, MAX_POINTS, MAX_TASK_WEIGHTS, MAX_TASKS, MAX_UNITS } from '../options/limits.js';
+import { ACTIVATIONS, LOSSES } from '../core/model.js';
+import { atMost, checkSome, count, countOrZero, defaultsOf, describeIssues, finite, nonNegative, objectOf, option, optionName, positive, range, showValue, strictRange, widths, type Values } from '../options/option.js';
 
 export const META_OPTIMIZERS = ['sgd', 'adam'] as const;
 export const META_LR_SCHEDULES = ['linear', 'cosine'] as const;

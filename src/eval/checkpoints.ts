@@ -3,14 +3,14 @@
 // support points (a paired comparison), each the way its algorithm's fineTuning says. Browser-safe:
 // the page (src/page/) runs this very function on the points a user clicks.
 import { z } from 'zod';
-import { LEARNERS, type Adaptation, type FineTuning } from './algorithms/index.js';
-import { SHARED_OPTIONS, type TrainConfig } from './config.js';
-import { UsageError } from './errors.js';
-import { disposeEvalSet, divergenceBound, fineTune, GRID_POINTS, makeEvalSet, summarize, type Summary } from './evaluate.js';
-import { MAX_POINTS, MAX_TASKS } from './limits.js';
-import { atMost, count, countOrZero, describeIssues, finite, objectOf, option, positive, range, strictRange, type Values } from './options.js';
-import type { LoadedModel } from './run-format.js';
-import type { TaskFamily } from './tasks.js';
+import { LEARNERS, type Adaptation, type FineTuning } from '../algorithms/index.js';
+import { SHARED_OPTIONS, type TrainConfig } from '../config/config.js';
+import { UsageError } from '../base/errors.js';
+import { disposeEvalSet, divergenceBound, fineTune, GRID_POINTS, makeEvalSet, summarize, type Summary } from '../core/fine-tune.js';
+import { MAX_POINTS, MAX_TASKS } from '../options/limits.js';
+import { atMost, count, countOrZero, describeIssues, finite, objectOf, option, positive, range, strictRange, type Values } from '../options/option.js';
+import type { LoadedModel } from '../run/format.js';
+import type { TaskFamily } from '../core/tasks.js';
 
 /**
  * The options of `metalearn eval` (and of plot-data's evaluating kinds). 20 000 held-out tasks by

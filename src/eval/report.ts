@@ -1,14 +1,14 @@
 // `metalearn eval`'s report: what eval-checkpoints.ts computes (the fine-tuning of every checkpoint
 // on the same tasks, and eval's options), what computed it, and the spread over seeds.
 import { basename } from 'node:path';
-import { runtime } from './backend.js';
-import type { LoadedModel } from './checkpoint.js';
-import { savedConfig, type TrainConfig } from './config.js';
-import { fineTuneCheckpoints, type CheckpointEvaluation, type CheckpointResult, type EvalConfig } from './eval-checkpoints.js';
-import type { KernelSet } from './kernels/index.js';
-import { VERSION } from './version.js';
+import { runtime } from '../kernels/backend.js';
+import type { LoadedModel } from '../run/checkpoint.js';
+import { savedConfig, type TrainConfig } from '../config/config.js';
+import { fineTuneCheckpoints, type CheckpointEvaluation, type CheckpointResult, type EvalConfig } from './checkpoints.js';
+import type { KernelSet } from '../kernels/index.js';
+import { VERSION } from '../base/version.js';
 
-export * from './eval-checkpoints.js';
+export * from './checkpoints.js';
 
 /** Runs of one config under several seeds, and the spread of their means over seeds. */
 export interface SeedGroup {

@@ -3,21 +3,21 @@
 // then the loop, whose body is sample, meta-step, log, validate, checkpoint.
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { inputWidth, LEARNERS, trains, usesQuery, type Extras, type MetaBatch, type MetaLearner, type MetaState } from './algorithms/index.js';
-import { clipByGlobalNorm } from './adapt.js';
-import { runtime } from './backend.js';
-import { loadRun, saveCheckpoint, type Curve, type ResumeState, type RunInfo, type ValidationPoint } from './checkpoint.js';
-import { resumeConfig, validateConfig, type TrainConfig } from './config.js';
-import { RunError, UsageError } from './errors.js';
-import { disposeEvalSet, fineTune, makeEvalSet, summarize, type EvalSet } from './evaluate.js';
-import { describeFsError } from './fsutil.js';
-import type { RunLock } from './lock.js';
-import { prepareRunDir } from './run-dir.js';
-import { initParams, paramShapes } from './model.js';
-import { createMetaOptimizer, metaLrAt, type MetaOptimizer } from './optim.js';
-import { Rng } from './rng.js';
-import { pointSet, sampleInputs, sampleTasks } from './tasks.js';
-import { VERSION } from './version.js';
+import { inputWidth, LEARNERS, trains, usesQuery, type Extras, type MetaBatch, type MetaLearner, type MetaState } from '../algorithms/index.js';
+import { clipByGlobalNorm } from '../core/adapt.js';
+import { runtime } from '../kernels/backend.js';
+import { loadRun, saveCheckpoint, type Curve, type ResumeState, type RunInfo, type ValidationPoint } from '../run/checkpoint.js';
+import { resumeConfig, validateConfig, type TrainConfig } from '../config/config.js';
+import { RunError, UsageError } from '../base/errors.js';
+import { disposeEvalSet, fineTune, makeEvalSet, summarize, type EvalSet } from '../core/fine-tune.js';
+import { describeFsError } from '../base/files.js';
+import type { RunLock } from '../run/lock.js';
+import { prepareRunDir } from '../run/prepare.js';
+import { initParams, paramShapes } from '../core/model.js';
+import { createMetaOptimizer, metaLrAt, type MetaOptimizer } from '../core/optim.js';
+import { Rng } from '../core/rng.js';
+import { pointSet, sampleInputs, sampleTasks } from '../core/tasks.js';
+import { VERSION } from '../base/version.js';
 
 export interface Progress {
   iteration: number;

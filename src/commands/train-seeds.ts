@@ -8,8 +8,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
-import { UsageError } from '../errors.js';
-import { checkRunDir } from '../run-dir.js';
+import { UsageError } from '../base/errors.js';
+import { checkRunDir } from '../run/prepare.js';
 import { fmt, good, Output } from './output.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/metalearn.js', import.meta.url));

@@ -3,7 +3,7 @@
 // (Meta-SGD: phi_t = theta - alpha (.) grad L_t(theta), a learned rate per parameter).
 import * as tf from '@tensorflow/tfjs';
 import { autodiffGradients, backprop } from './gradients.js';
-import { subtractScaled } from './kernels/step.js';
+import { subtractScaled } from '../kernels/step.js';
 import { isPerTask, type Activation, type LossKind, type Params } from './model.js';
 import type { PointSet } from './tasks.js';
 

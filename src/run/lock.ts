@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { RunError, UsageError } from './errors.js';
-import { describeFsError } from './fsutil.js';
+import { RunError, UsageError } from '../base/errors.js';
+import { describeFsError } from '../base/files.js';
 
 export const LOCK_FILE = 'lock';
 /** How often a holder touches its lock (from the event loop, which the training loop yields to every 20 ms). */

@@ -4,12 +4,12 @@
 // and the curve up to its iteration.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { LEARNERS } from './algorithms/index.js';
+import { LEARNERS } from '../algorithms/index.js';
 import { FORMAT_1_FILES, FORMAT_VERSION, MODEL_FILE, parseCurve, readJson, saveCheckpoint } from './checkpoint.js';
-import { validateConfig } from './config.js';
-import { UsageError } from './errors.js';
+import { validateConfig } from '../config/config.js';
+import { UsageError } from '../base/errors.js';
 import { lockRunDir } from './lock.js';
-import { paramShapes } from './model.js';
+import { paramShapes } from '../core/model.js';
 
 
 interface OldArray {
