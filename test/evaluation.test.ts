@@ -10,11 +10,14 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../src/run/checkpoint.js';
 import { defaultsFor } from '../src/config/config.js';
 const BASE = defaultsFor('maml');
-import { divergenceBound, fineTune, makeEvalSet, disposeEvalSet, summarize, GRID_POINTS } from '../src/core/fine-tune.js';
+import { fineTuningSgd, sgdAdaptation } from '../src/core/adapt.js';
+import { fineTune, makeEvalSet, disposeEvalSet, GRID_POINTS } from '../src/core/fine-tune.js';
+import { summarize } from '../src/core/stats.js';
 import { paramShapes } from '../src/core/model.js';
 import { Rng } from '../src/core/rng.js';
-import { sampleTasks, sineValue } from '../src/core/tasks.js';
-import { evaluateCheckpoints, resolveEvalConfig } from '../src/eval/report.js';
+import { divergenceBound, sampleTasks, sineValue } from '../src/core/tasks.js';
+import { resolveEvalConfig } from '../src/eval/options.js';
+import { evaluateCheckpoints } from '../src/eval/report.js';
 import { train } from '../src/train/loop.js';
 import { forEachBackend, runFiles } from './helpers.js';
 import { fromArrays, gradOf, lossOf } from './reference.js';
@@ -83,7 +86,7 @@ describe('divergence is data', () => {
 forEachBackend('evaluation statistics', (backend) => {
   it('a model exact for the family (A = 0, predicting 0) has zero loss after every update', () => {
     const set = makeEvalSet({ ...BASE, amplitude: [0, 0] }, { tasks: 20, samples: 5, seed: 1 });
-    const { losses } = fineTune(constantModel([8, 8], 0), set, { updates: 4, lr: 0.1, loss: 'mse', activation: 'relu' });
+    const { losses } = fineTune(constantModel([8, 8], 0), set, { updates: 4, adaptation: sgdAdaptation, sgd: fineTuningSgd(0.1, 'mse', 'relu') });
     assert.equal(losses.length, 5);
     for (const l of losses) assert.equal(summarize(l).mean, 0);
     disposeEvalSet(set);
@@ -93,7 +96,7 @@ forEachBackend('evaluation statistics', (backend) => {
     const c = 1.5;
     const lr = 0.1;
     const set = makeEvalSet({ ...BASE, amplitude: [0, 0] }, { tasks: 30, samples: 7, seed: 2 });
-    const { losses } = fineTune(constantModel([8, 8], c), set, { updates: 3, lr, loss: 'mse', activation: 'relu' });
+    const { losses } = fineTune(constantModel([8, 8], c), set, { updates: 3, adaptation: sgdAdaptation, sgd: fineTuningSgd(lr, 'mse', 'relu') });
     losses.forEach((l, u) => {
       const s = summarize(l);
       const expected = c ** 2 * (1 - 2 * lr) ** (2 * u);
@@ -105,7 +108,7 @@ forEachBackend('evaluation statistics', (backend) => {
 
   it('right phase: a fit equally near two phases (predicting 0 for sin and -sin) is no hit', () => {
     const set = makeEvalSet({ ...BASE, amplitude: [1, 1], phases: [0, Math.PI] }, { tasks: 10, samples: 4, seed: 4 });
-    const { phaseHits } = fineTune(constantModel([8], 0), set, { updates: 0, lr: 0.01, loss: 'mse', activation: 'relu' });
+    const { phaseHits } = fineTune(constantModel([8], 0), set, { updates: 0, adaptation: sgdAdaptation, sgd: fineTuningSgd(0.01, 'mse', 'relu') });
     assert.equal(summarize(phaseHits![0]).mean, 0);
     disposeEvalSet(set);
   });
@@ -114,7 +117,7 @@ forEachBackend('evaluation statistics', (backend) => {
     const params = constantModel([8], 0.5);
     const set = makeEvalSet(BASE, { tasks: 3, samples: 4, seed: 5 });
     const before = tf.memory().numTensors;
-    const r = fineTune(params, set, { updates: 2, lr: 0.1, loss: 'mse', activation: 'relu', keepPredictions: true });
+    const r = fineTune(params, set, { updates: 2, adaptation: sgdAdaptation, sgd: fineTuningSgd(0.1, 'mse', 'relu'), keepPredictions: true });
     assert.equal(tf.memory().numTensors, before);
     assert.deepEqual(r.predictions!.map((p) => p.length), [3, 3, 3].map((t) => t * GRID_POINTS));
     assert.ok(r.predictions![0].every((v) => v === 0.5) && r.predictions![2].some((v) => v !== 0.5), 'the constant model, then its fine-tuned predictions');
@@ -142,7 +145,7 @@ forEachBackend('evaluation statistics', (backend) => {
     const params = constantModel([8], 0.3);
     const width = (tasks: number) => {
       const set = makeEvalSet(BASE, { tasks, samples: 5, seed: 3 });
-      const ci = summarize(fineTune(params, set, { updates: 0, lr: 0.01, loss: 'mse', activation: 'relu' }).losses[0]).ci95;
+      const ci = summarize(fineTune(params, set, { updates: 0, adaptation: sgdAdaptation, sgd: fineTuningSgd(0.01, 'mse', 'relu') }).losses[0]).ci95;
       disposeEvalSet(set);
       return ci;
     };

@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { describe, before, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { learnerOf } from '../src/algorithms/index.js';
+import { adaptationOf, type MetaState } from '../src/algorithms/learner.js';
+import type { TrainConfig } from '../src/config/config.js';
+import { Rng } from '../src/core/rng.js';
 import { useBackend } from '../src/kernels/backend.js';
 import { kernelSet } from '../src/kernels/index.js';
 
@@ -87,4 +91,9 @@ export function runFiles(dir: string): { model: string; weights: string; state: 
   const files = json.userDefinedMetadata?.metalearn?.files;
   const at = (name: string) => join(dir, name);
   return { model, weights: at(json.weightsManifest[0].paths[0]), state: at(files?.state ?? 'none'), curve: at(files?.curve ?? 'none'), ...(files?.extras ? { extras: at(files.extras) } : {}) };
+}
+
+/** What a learner's meta-gradient works on, from given variables: its config, the tensors, its adaptation of them, a random stream. */
+export function metaState<C extends TrainConfig>(config: C, params: tf.Variable[], extras: Record<string, tf.Variable[]> = {}, rng = new Rng('meta-state')): MetaState<C> {
+  return { config, params, extras, rng, adaptation: adaptationOf(learnerOf(config.algo), { params, extras }) };
 }

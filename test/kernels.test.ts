@@ -12,13 +12,13 @@ import { resolveConfig, type TrainConfig } from '../src/config/config.js';
 import { readConfigFile } from '../src/config/file.js';
 import { backprop, hessianVectorProduct } from '../src/core/gradients.js';
 import { kernelSet, simdKernels, useKernels, type KernelSet } from '../src/kernels/index.js';
-import { subtractScaled } from '../src/kernels/step.js';
+import { subtractScaled } from '../src/core/ops.js';
 import { TFJS_WASM_VERSION } from '../src/kernels/wasm.js';
 import { initParams, perTaskCopies, type Params } from '../src/core/model.js';
 import { adam } from '../src/core/optim.js';
 import { Rng } from '../src/core/rng.js';
 import { pointSet, sampleInputs, sampleTasks } from '../src/core/tasks.js';
-import { freshTrainable, metaIteration } from '../src/train/loop.js';
+import { freshTrainable, metaIteration } from '../src/train/meta-step.js';
 
 const repo = new URL('../../', import.meta.url);
 const require = createRequire(repo);

@@ -11,10 +11,11 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { useBackend } from '../src/kernels/backend.js';
-import { disposeModel, loadModel, loadRun } from '../src/run/checkpoint.js';
+import { loadModel, readRunDir } from '../src/run/checkpoint.js';
+import { disposeModel } from '../src/run/format.js';
 import type { Algorithm } from '../src/algorithms/index.js';
 import { defaultsFor } from '../src/config/config.js';
-import { resolveEvalConfig } from '../src/eval/report.js';
+import { resolveEvalConfig } from '../src/eval/options.js';
 import { curvesPlot, familyPlot, fitPlot, lossesPlot, PNG_SCALE, seriesNames, showNumber, type Plot } from '../src/eval/plots.js';
 import { evaluateCheckpoints, type EvalReport } from '../src/eval/report.js';
 import { train } from '../src/train/loop.js';
@@ -137,9 +138,9 @@ describe('plots', () => {
   });
 
   it('curves: a meta-loss line per run, validation before and after per run', async () => {
-    const plot = await curvesPlot(Object.values(runs).map((run) => ({ run, curve: loadRun(run).curve! })));
+    const plot = await curvesPlot(Object.values(runs).map((run) => ({ run, curve: readRunDir(run).curve! })));
     assert.equal(lines(plot.svg), 2 + 2 * 2);
-    assert.equal(points(plot.svg), 2 * 2 * loadRun(runs.maml).curve!.validation.length);
+    assert.equal(points(plot.svg), 2 * 2 * readRunDir(runs.maml).curve!.validation.length);
     assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run', 'after fine-tuning', 'before']);
     checkPng(plot);
   });

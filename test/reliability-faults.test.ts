@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/kernels/backend.js';
-import { loadModel, loadRun } from '../src/run/checkpoint.js';
+import { loadModel, readRunDir } from '../src/run/checkpoint.js';
 import { mountTmpfs, runCli, runFiles, startCli, type CliResult } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-faults-'));
@@ -76,7 +76,7 @@ function assertLoadable(dir: string): number {
   const values = model.params.flatMap((p) => [...p.dataSync()]);
   tf.dispose(model.params);
   assert.ok(values.every(Number.isFinite), 'finite weights');
-  const { info, resume, curve } = loadRun(dir);
+  const { info, resume, curve } = readRunDir(dir);
   const iteration = info!.iteration;
   assert.match(runFiles(dir).weights, new RegExp(`weights-0*${iteration}\\.bin$`));
   assert.ok(curve!.train.every((p) => Number.isFinite(p.metaLoss)), 'finite curve');

@@ -7,7 +7,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadRun } from '../src/run/checkpoint.js';
+import { readRunDir } from '../src/run/checkpoint.js';
 import { useBackend } from '../src/kernels/backend.js';
 import { runCli, runFiles, startCli, type CliResult } from './helpers.js';
 
@@ -41,7 +41,7 @@ function committed(dir: string) {
 
 /** The files of the committed checkpoint agree on its iteration; returns it. */
 function consistentIteration(dir: string): number {
-  const { info, resume, curve } = loadRun(dir);
+  const { info, resume, curve } = readRunDir(dir);
   const iteration = info!.iteration;
   const f = runFiles(dir);
   for (const path of [f.weights, f.state, f.curve]) assert.match(path, new RegExp(`-0*${iteration}\\.(bin|json)$`), `${path} is of iteration ${iteration}`);
@@ -130,7 +130,7 @@ describe('runs of metalearn 0.1 (format 1)', () => {
       const r = cli('upgrade', dir);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, new RegExp(`${dir}: upgraded \\(iteration 30\\)`));
-      const run = loadRun(dir);
+      const run = readRunDir(dir);
       const base64 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
       assert.equal(run.info!.iteration, 30);
       assert.deepEqual(run.weights.map(base64), old.params.map((p: { data: string }) => p.data));
@@ -201,7 +201,7 @@ describe('what a killed or failed writer leaves', () => {
     const first = cli('train', '--algo', 'reptile', '--hidden', '8', '--iterations', '15', '--log-every', '10', '--backend', 'cpu', '--out-dir', scratch, '--name', 'events', '--json');
     const second = cli('train', '--resume', dir, '--iterations', '40', '--log-every', '7', '--backend', 'cpu', '--json');
     const events = [first, second].flatMap((r) => r.stdout.trim().split('\n').map((l) => JSON.parse(l))).filter((e) => e.event === 'progress');
-    const curve = loadRun(dir).curve!.train;
+    const curve = readRunDir(dir).curve!.train;
     assert.deepEqual(events.map((e) => [e.iteration, e.metaLoss]), curve.map((p) => [p.iteration, p.metaLoss]));
     assert.deepEqual(curve.map((p) => p.iteration), [10, 15, 22, 29, 36, 40]);
   });

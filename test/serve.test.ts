@@ -242,7 +242,7 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     const fromPage = await results();
     assert.equal(fromPage.daml.adaptation, 'learned loss');
     assertAgree(fromPage, evalLosses(['daml'], s));
-    const inputs = await page.evaluate(() => (window as any).metalearn.state.results.get('daml').inputsByUpdate as number[][]);
+    const inputs = await page.evaluate(() => (window as any).metalearn.state.results.get('daml').unlabeledByUpdate as number[][]);
     assert.equal(inputs.length, s.updates);
     // the source domain of its phase nearest 3.14 ([-pi/2, -pi/4] for the PyTorch post's phase pi)
     const nearest = config.phases.reduce((best, p, i) => (Math.abs(p - 3.14) < Math.abs(config.phases[best] - 3.14) ? i : best), 0);

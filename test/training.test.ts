@@ -6,11 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { disposeModel, loadModel } from '../src/run/checkpoint.js';
+import { loadModel } from '../src/run/checkpoint.js';
+import { disposeModel } from '../src/run/format.js';
 import type { Algorithm } from '../src/algorithms/index.js';
 import { defaultsFor, type TrainConfig } from '../src/config/config.js';
-import { disposeEvalSet, fineTune, makeEvalSet, summarize } from '../src/core/fine-tune.js';
-import { evaluateCheckpoints, resolveEvalConfig, type CheckpointResult } from '../src/eval/report.js';
+import { fineTuningSgd, sgdAdaptation } from '../src/core/adapt.js';
+import { disposeEvalSet, fineTune, makeEvalSet } from '../src/core/fine-tune.js';
+import { summarize } from '../src/core/stats.js';
+import type { CheckpointResult } from '../src/eval/checkpoints.js';
+import { resolveEvalConfig } from '../src/eval/options.js';
+import { evaluateCheckpoints } from '../src/eval/report.js';
 import { train } from '../src/train/loop.js';
 import { clipByGlobalNorm } from '../src/core/adapt.js';
 import { forEachBackend } from './helpers.js';
@@ -52,7 +57,7 @@ function trainBriefly(algo: Algorithm, iterations: number, backend: string): Pro
 function heldOutLoss(runDir: string): { before: number; after: number } {
   const model = loadModel(runDir);
   const set = makeEvalSet(model.info!.config, { tasks: 200, samples: 10, seed: 'held-out' });
-  const { losses } = fineTune(model.params, set, { updates: 5, lr: model.info!.config.innerLr, loss: 'mse', activation: model.activation });
+  const { losses } = fineTune(model.params, set, { updates: 5, adaptation: sgdAdaptation, sgd: fineTuningSgd(model.info!.config.innerLr, 'mse', model.activation) });
   disposeEvalSet(set);
   tf.dispose(model.params);
   return { before: summarize(losses[0]).mean, after: summarize(losses[5]).mean };

@@ -6,12 +6,12 @@
 //   (body, head) <- (body, head) - beta grad mean_t L_t(query_t; body, head_t)
 // Second order by autodiff: the head's inner gradients are tf.grads on the body's features, inside
 // tf.variableGrads over the whole MLP, so the body is trained through the head's adaptation.
-// Validation and eval fine-tune the head alone (eval --plain-sgd: every layer, for comparison).
+// Validation and eval adapt the head alone too (eval --plain-sgd: every layer, for comparison).
 import * as tf from '@tensorflow/tfjs';
-import { adapt, sgdStep } from '../core/adapt.js';
-import { activate, forward, taskLosses, type Activation, type Params } from '../core/model.js';
+import { sgdStep } from '../core/adapt.js';
+import { activate, forward, type Activation, type Params } from '../core/model.js';
+import { autodiffSecondOrder, learner } from './learner.js';
 import { checkQueryGrid, MAML_USES } from './maml.js';
-import { adaptOptions, autodiffMetaGradient, type MetaLearner } from './learner.js';
 
 /** The body's features of x [tasks, n, 1]: the last hidden layer's activations [tasks, n, width]. */
 function features(body: Params, x: tf.Tensor3D, activation: Activation): tf.Tensor3D {
@@ -21,24 +21,16 @@ function features(body: Params, x: tf.Tensor3D, activation: Activation): tf.Tens
 /** The MLP split into its body and its head (the last layer's weight and bias). */
 const split = (params: Params) => ({ body: params.slice(0, -2), head: params.slice(-2) });
 
-export const anil: MetaLearner = {
+export const anil = learner({
   uses: MAML_USES,
   check: checkQueryGrid,
-  metaGradient({ params, config }, batch) {
-    const query = batch.query!;
-    return autodiffMetaGradient(() => {
-      const { body, head } = split(params);
-      const support = { x: features(body, batch.support.x, config.activation), y: batch.support.y };
-      const adapted = adapt(head, support, adaptOptions(config, true)); // [tasks, width, 1], [tasks, 1]
-      return tf.mean(taskLosses(forward(adapted, features(body, query.x, config.activation), config.activation), query.y, config.loss)) as tf.Scalar;
-    }, params);
-  },
-  // validation and eval: SGD on the head alone, on the features of the support points (the body returned as it came)
-  fineTuning: () => ({
-    step: (fast, set, _update, opts) => {
+  // SGD on the head alone, on the body's features of the support points; the body is returned as it came
+  adaptation: () => ({
+    kind: 'head only',
+    step(fast, support, { sgd }) {
       const { body, head } = split(fast);
-      return [...body, ...sgdStep(head, { x: features(body, set.support.x, opts.activation), y: set.support.y }, opts)];
+      return [...body, ...sgdStep(head, { x: features(body, support.x, sgd.activation), y: support.y }, sgd)];
     },
-    adaptation: 'head only',
   }),
-};
+  metaGradient: autodiffSecondOrder,
+});

@@ -7,68 +7,43 @@
 // Their regression setting (lmzintgraf/cavia, regression/arguments.py): 5 context parameters, inner lr 1,
 // one step, K = 10 support and 10 query points, 25 tasks, Adam 1e-3, 50 000 iterations, 1-40-40-1 ReLU
 // (their code also clamps each task's meta-gradient to [-10, 10]; metalearn does not).
-// By autodiff: tf.grad with respect to c inside tf.variableGrads over theta.
 //
 // c enters the first layer's pre-activation as c W1c (W1 = [W1x; W1c], rows for x then for c), a per-task
-// shift of its bias b1. So validation and eval, which fine-tune the MLP of x alone (model.ts atZeroContext),
-// adapt c by moving b1 along it: dL/dc = g_b1 W1c^T, so c -= lr dL/dc moves b1 by -lr g_b1 W1c^T W1c.
+// shift of its bias b1. So its adaptation works on the MLP of x alone (model.ts atZeroContext), from c = 0,
+// and moves b1 along c: dL/dc = g_b1 W1c^T, so c -= lr dL/dc moves b1 by -lr g_b1 W1c^T W1c. Training
+// differentiates through these steps by autodiff (tf.variableGrads over theta, W1c included); validation and
+// eval take them one update at a time.
 import * as tf from '@tensorflow/tfjs';
-import { backprop } from '../core/gradients.js';
 import { clipByGlobalNorm } from '../core/adapt.js';
-import type { TrainConfig } from '../config/config.js';
+import { backprop } from '../core/gradients.js';
+import { isPerTask, perTaskCopies } from '../core/model.js';
 import { MAX_UNITS } from '../options/limits.js';
-import { forward, taskLosses, type Params } from '../core/model.js';
 import { atMost, count, option } from '../options/option.js';
-import type { PointSet } from '../core/tasks.js';
+import { autodiffSecondOrder, learner } from './learner.js';
 import { checkQueryGrid, MAML_USES } from './maml.js';
-import { autodiffMetaGradient, type MetaLearner } from './learner.js';
 
 export const caviaOptions = {
   context: option<number>({ flag: '--context <n>', kind: 'int', help: "cavia's context parameters: inputs of the first layer beside x, zero before adaptation and the only thing it adapts", schema: atMost(count, MAX_UNITS), default: 5 }),
 };
 
-/** Each task's points with its context beside x: x [tasks, n, 1], c [tasks, context] -> [tasks, n, 1 + context]. */
-export function withContext(x: tf.Tensor3D, c: tf.Tensor2D): tf.Tensor3D {
-  const [tasks, n] = x.shape;
-  return tf.concat([x, tf.add(tf.expandDims(c, 1), tf.zeros([tasks, n, c.shape[1]]))], 2) as tf.Tensor3D; // broadcast by an add: its gradient is one Sum
-}
-
-/** Each task's loss [tasks] at its context. */
-function contextLosses(params: Params, points: PointSet, c: tf.Tensor2D, config: TrainConfig): tf.Tensor1D {
-  return taskLosses(forward(params, withContext(points.x, c), config.activation), points.y, config.loss);
-}
-
-/** The adapted context of every task [tasks, context]: innerSteps steps from zero on its support points, differentiable by an outer tape. */
-export function adaptContext(params: Params, support: PointSet, config: TrainConfig): tf.Tensor2D {
-  let c = tf.zeros([support.x.shape[0], config.context]) as tf.Tensor2D;
-  for (let s = 0; s < config.innerSteps; s++) {
-    // summed over tasks: row t of the gradient is task t's own
-    const g = tf.grad((ctx: tf.Tensor) => tf.sum(contextLosses(params, support, ctx as tf.Tensor2D, config)))(c);
-    const clipped = config.clipGrad === null ? g : clipByGlobalNorm([g], config.clipGrad, true)[0];
-    c = tf.sub(c, tf.mul(clipped, config.innerLr)) as tf.Tensor2D;
-  }
-  return c;
-}
-
-export const cavia: MetaLearner = {
+export const cavia = learner({
   uses: MAML_USES,
   options: caviaOptions,
   // their regression setting
   defaults: { innerLr: 1 },
   check: checkQueryGrid,
   contextInputs: (config) => config.context,
-  metaGradient({ params, config }, batch) {
-    const query = batch.query!;
-    return autodiffMetaGradient(() => tf.mean(contextLosses(params, query, adaptContext(params, batch.support, config), config)) as tf.Scalar, params);
-  },
-  // validation and eval: steps on the context alone, as the shift c W1c of the first layer's bias it makes
-  fineTuning: ({ params }) => ({
-    step: (fast, set, _update, opts) => {
+  // a step on the context alone, as the shift c W1c of the first layer's bias it makes (fast: the MLP of x alone)
+  adaptation: ({ params }) => ({
+    kind: 'context',
+    step(fast, support, { sgd }) {
+      const phi = isPerTask(fast) ? fast : perTaskCopies(fast, support.x.shape[0]); // b1 becomes each task's own
       const w1c = tf.slice(params[0], [1, 0], [-1, -1]); // [context, width]
-      const gBias = backprop(fast, set.support, opts, opts.lr).grads[1]; // lr dL/db1 [tasks, width]
-      const shift = tf.matMul(tf.matMul(gBias, w1c, false, true), w1c); // lr dL/dc W1c [tasks, width]
-      return [fast[0], tf.sub(fast[1], shift), ...fast.slice(2)];
+      const towardContext = (gBias: tf.Tensor) => tf.matMul(gBias, w1c, false, true); // dL/dc = g_b1 W1c^T [tasks, context]
+      // lr dL/dc, clipped per task as the context's gradient when asked (training's --clip-grad)
+      const step = sgd.clipGrad === null ? towardContext(backprop(phi, support, sgd, sgd.lr).grads[1]) : tf.mul(clipByGlobalNorm([towardContext(backprop(phi, support, sgd).grads[1])], sgd.clipGrad, true)[0], sgd.lr);
+      return [phi[0], tf.sub(phi[1], tf.matMul(step, w1c)), ...phi.slice(2)]; // b1 - lr dL/dc W1c
     },
-    adaptation: 'context',
   }),
-};
+  metaGradient: autodiffSecondOrder,
+});

@@ -10,14 +10,12 @@
 // matMul and concat differentiate twice correctly in TF.js; tanh is model.ts's own). The
 // batch's labeled support points are not used.
 import * as tf from '@tensorflow/tfjs';
-import { clipByGlobalNorm, type AdaptOptions } from '../core/adapt.js';
-import { drawnForWhole, type EvalSet } from '../core/fine-tune.js';
-import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, taskLosses, type Activation, type Params } from '../core/model.js';
-import { Rng } from '../core/rng.js';
-import { sampleSourceInputs, sourceInputValues } from '../core/tasks.js';
-import { count, option, rangeList } from '../options/option.js';
 import { z } from 'zod';
-import { autodiffMetaGradient, TRAINING, type MetaLearner } from './learner.js';
+import { clipByGlobalNorm, type SgdOptions } from '../core/adapt.js';
+import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, type Activation, type Params } from '../core/model.js';
+import { sourceInputValues } from '../core/tasks.js';
+import { count, option, rangeList } from '../options/option.js';
+import { autodiffSecondOrder, learner, TRAINING } from './learner.js';
 
 export const damlOptions = {
   sourceRanges: option({
@@ -41,21 +39,15 @@ export function adaptationLosses(params: Params, net: Params, x: tf.Tensor3D, ac
 }
 
 /** One step of every task down its learned loss: per-task phi [tasks, ...] (shared theta is copied per task first). */
-export function unlabeledStep(fast: Params, net: Params, x: tf.Tensor3D, opts: Pick<AdaptOptions, 'lr' | 'activation' | 'clipGrad'>): Params {
+export function unlabeledStep(fast: Params, net: Params, x: tf.Tensor3D, sgd: Pick<SgdOptions, 'lr' | 'activation' | 'clipGrad'>): Params {
   const phi = isPerTask(fast) ? fast : perTaskCopies(fast, x.shape[0]);
   // summed over tasks: each task's gradient is its own slice of the per-task params
-  const grads = tf.grads((...ps: tf.Tensor[]) => tf.sum(adaptationLosses(ps, net, x, opts.activation)))(phi);
-  const clipped = opts.clipGrad === null ? grads : clipByGlobalNorm(grads, opts.clipGrad, true);
-  return phi.map((p, i) => tf.sub(p, tf.mul(clipped[i], opts.lr)));
+  const grads = tf.grads((...ps: tf.Tensor[]) => tf.sum(adaptationLosses(ps, net, x, sgd.activation)))(phi);
+  const clipped = sgd.clipGrad === null ? grads : clipByGlobalNorm(grads, sgd.clipGrad, true);
+  return phi.map((p, i) => tf.sub(p, tf.mul(clipped[i], sgd.lr)));
 }
 
-/** The unlabeled inputs of an eval set's update u, [tasks * K]: drawn from the set's seed for all its tasks, the same for every model and however the tasks are split. */
-function sourceInputValuesOf(set: EvalSet, update: number): Float32Array {
-  const n = set.support.x.shape[1];
-  return drawnForWhole(set, `source inputs ${update}`, n, (whole) => sourceInputValues(new Rng(`${whole.seed}:source inputs ${update}`), whole.family, whole.tasks, n));
-}
-
-export const daml: MetaLearner = {
+export const daml = learner({
   uses: [...TRAINING, 'innerSteps', 'support', 'query', 'queryGrid'],
   options: damlOptions,
   // the PyTorch post's experiment: target sin(x) or sin(x + pi) on [-2pi, 2pi], one unlabeled source input per
@@ -82,24 +74,12 @@ export const daml: MetaLearner = {
     const inputs = 1 + config.hidden.reduce((a, b) => a + b, 0); // f and every hidden activation
     return { adaptationNet: { shapes: paramShapes(config.adaptHidden, inputs), init: (rng) => initParams(config.adaptHidden, rng, inputs) } };
   },
-  metaGradient({ params, extras, config, rng }, batch) {
-    const net = extras.adaptationNet;
-    const query = batch.query!;
-    const opts = { lr: config.innerLr, activation: config.activation, clipGrad: config.clipGrad };
-    const sources = Array.from({ length: config.innerSteps }, () => sampleSourceInputs(rng, config, batch.tasks, config.support)); // [tasks, support, 1] per step
-    try {
-      return autodiffMetaGradient(() => {
-        const adapted = sources.reduce<Params>((fast, x) => unlabeledStep(fast, net, x, opts), params);
-        return tf.mean(taskLosses(forward(adapted, query.x, config.activation), query.y, config.loss)) as tf.Scalar;
-      }, [...params, ...net]);
-    } finally {
-      tf.dispose(sources);
-    }
-  },
-  // eval and validation: steps down the learned loss at fresh unlabeled inputs (K per step)
-  fineTuning: ({ extras }) => ({
-    step: (fast, set, update, opts) => unlabeledStep(fast, extras.adaptationNet, tf.tensor3d(sourceInputValuesOf(set, update), [set.tasks.length, set.support.x.shape[1], 1]), opts),
-    adaptation: 'learned loss',
-    inputs: sourceInputValuesOf,
+  // a step down the learned loss at the step's unlabeled inputs, drawn from each task's source domain (new ones
+  // every step: `support` of them per task in training, K in validation and eval); the labeled support points are not read
+  adaptation: ({ extras }) => ({
+    kind: 'learned loss',
+    step: (fast, _support, at) => unlabeledStep(fast, extras.adaptationNet, at.unlabeled!, at.sgd),
+    unlabeledInputs: sourceInputValues,
   }),
-};
+  metaGradient: autodiffSecondOrder,
+});

@@ -3,11 +3,11 @@
 //   phi_t  = theta - alpha grad L_t(support_t; theta)            (held constant)
 //   theta <- theta - beta mean_t grad_phi L_t(query_t; phi_t)
 // MAML with its one first-order switch on: see maml.ts.
-import { checkQueryGrid, MAML_USES, mamlGradient } from './maml.js';
-import type { MetaLearner } from './learner.js';
+import { learner } from './learner.js';
+import { analyticMamlGradient, checkQueryGrid, MAML_USES } from './maml.js';
 
-export const fomaml: MetaLearner = {
+export const fomaml = learner({
   uses: MAML_USES,
   check: checkQueryGrid,
-  metaGradient: ({ params, config }, batch) => mamlGradient(params, batch, config, true),
-};
+  metaGradient: (state, batch) => analyticMamlGradient(state, batch, true),
+});

@@ -1,31 +1,44 @@
-// The algorithms, registered: adding one is its file and a line here (and one in ALGORITHM_OPTIONS if it has options of its own).
+// The algorithms, registered: adding one is its file and a line in LEARNERS. Their own options, the
+// config's types and --help follow from here.
+import type { OptionTable } from '../options/option.js';
 import { anil } from './anil.js';
-import { cavia, caviaOptions } from './cavia.js';
-import { daml, damlOptions } from './daml.js';
+import { cavia } from './cavia.js';
+import { daml } from './daml.js';
 import { fomaml } from './fomaml.js';
-import { maml, mamlOptions } from './maml.js';
-import { mamlPlusPlus, mamlPlusPlusOptions } from './maml-plus-plus.js';
+import type { LearnerConfig, MetaLearner } from './learner.js';
+import { maml } from './maml.js';
+import { mamlPlusPlus } from './maml-plus-plus.js';
 import { metaSgd } from './meta-sgd.js';
 import { random } from './random.js';
-import { reptile, reptileOptions } from './reptile.js';
+import { reptile } from './reptile.js';
 import { transfer } from './transfer.js';
-import type { TrainConfig } from '../config/config.js';
-import type { MetaLearner } from './learner.js';
 
-export const LEARNERS = { maml, fomaml, reptile, transfer, random, 'meta-sgd': metaSgd, daml, anil, cavia, 'maml++': mamlPlusPlus } satisfies Record<string, MetaLearner>;
+export const LEARNERS = { maml, fomaml, reptile, transfer, random, 'meta-sgd': metaSgd, daml, anil, cavia, 'maml++': mamlPlusPlus };
 export type Algorithm = keyof typeof LEARNERS;
 export const ALGORITHMS = Object.keys(LEARNERS) as [Algorithm, ...Algorithm[]];
-/** The algorithms' own options. */
-export const ALGORITHM_OPTIONS = { ...mamlOptions, ...reptileOptions, ...damlOptions, ...caviaOptions, ...mamlPlusPlusOptions };
+
+type OwnOptions<L> = L extends MetaLearner<infer Own> ? Own : never;
+type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+/** Every algorithm's own options, in one table. */
+export type AlgorithmOptions = Intersection<OwnOptions<(typeof LEARNERS)[Algorithm]>>;
+
+/** The algorithms' own options: each declared once in its file (an option two algorithms share is the same declaration, e.g. maml's --gradients). */
+export const ALGORITHM_OPTIONS = Object.values(LEARNERS).reduce<OptionTable>((table, spec) => {
+  for (const [key, option] of Object.entries((spec as MetaLearner<OptionTable>).options ?? {})) {
+    if (key in table && table[key] !== option) throw new Error(`internal error: two algorithms declare the option '${key}' differently`);
+    table[key] = option;
+  }
+  return table;
+}, {}) as AlgorithmOptions;
+
+/** A learner as the config sees it: typed over the whole config (each reads its own part). */
+export const learnerOf = (algo: Algorithm) => LEARNERS[algo] as unknown as MetaLearner<AlgorithmOptions>;
+/** The whole config of a run, as the learners see it: the shared options and every algorithm's own. */
+export type AnyLearnerConfig = LearnerConfig<AlgorithmOptions>;
 
 /** Whether an algorithm trains at all (random does not). */
-export const trains = (algo: Algorithm): boolean => LEARNERS[algo].metaGradient !== undefined;
+export const trains = (algo: Algorithm): boolean => learnerOf(algo).metaGradient !== undefined;
 /** Whether it samples query points (the data of the outer loss). */
-export const usesQuery = (algo: Algorithm): boolean => (LEARNERS[algo] as MetaLearner).uses.includes('query');
+export const usesQuery = (algo: Algorithm): boolean => learnerOf(algo).uses.includes('query');
 /** The inputs of a config's MLP: x, then its learner's context inputs (CAVIA's). */
-export const inputWidth = (config: TrainConfig): number => 1 + ((LEARNERS[config.algo] as MetaLearner).contextInputs?.(config) ?? 0);
-
-export { ALWAYS_USED, TRAINING, type Adaptation, type ExtraGroup, type Extras, type FineTuning, type MetaBatch, type MetaGradient, type MetaLearner, type MetaState, type SharedKey, type TrainedModel } from './learner.js';
-export { metaLoss, mamlGradient } from './maml.js';
-export { metaSgdGradient } from './meta-sgd.js';
-export { adaptationLosses, unlabeledStep } from './daml.js';
+export const inputWidth = (config: AnyLearnerConfig & { algo: Algorithm }): number => 1 + (learnerOf(config.algo).contextInputs?.(config) ?? 0);

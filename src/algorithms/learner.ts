@@ -1,20 +1,24 @@
 // What an algorithm is to the rest of metalearn: the shared options it reads, its own options,
-// defaults and checks, and how it turns a meta-batch into a meta-gradient.
+// defaults and checks, its adaptation (the inner rule, core/adapt.ts), and how it turns a meta-batch
+// into a meta-gradient. A learner is typed over the shared config and its own options alone.
 import * as tf from '@tensorflow/tfjs';
-import type { AdaptOptions } from '../core/adapt.js';
-import type { SHARED_OPTIONS, TrainConfig } from '../config/config.js';
-import type { AdaptStep, EvalSet } from '../core/fine-tune.js';
-import type { Params } from '../core/model.js';
-import type { OptionTable } from '../options/option.js';
+import { adapt, sgdAdaptation, type Adaptation, type SgdOptions } from '../core/adapt.js';
+import { atZeroContext, forward, taskLosses, type Params } from '../core/model.js';
 import type { Rng } from '../core/rng.js';
 import type { PointSet, SineTask } from '../core/tasks.js';
+import type { OptionTable, Values } from '../options/option.js';
+import type { SharedConfig, SharedKey } from '../options/shared.js';
 
-export type SharedKey = keyof typeof SHARED_OPTIONS;
+/** The options a learner may name in `uses`: the shared ones and the algorithm's name. */
+export type UsedKey = SharedKey | 'algo';
 
 /** Shared options every algorithm reads: the task family, the MLP, its fine-tuning and its validation. */
-export const ALWAYS_USED = ['description', 'algo', 'seed', 'hidden', 'activation', 'amplitude', 'phase', 'phases', 'frequency', 'xRange', 'loss', 'innerLr', 'valTasks', 'valSamples', 'valUpdates'] as const satisfies readonly SharedKey[];
+export const ALWAYS_USED = ['description', 'algo', 'seed', 'hidden', 'activation', 'amplitude', 'phase', 'phases', 'frequency', 'xRange', 'loss', 'innerLr', 'valTasks', 'valSamples', 'valUpdates'] as const satisfies readonly UsedKey[];
 /** Shared options of every algorithm that trains: the loop and the meta-optimizer. */
-export const TRAINING = ['iterations', 'metaBatch', 'metaOptimizer', 'metaLr', 'metaLrFinal', 'metaLrSchedule', 'clipGrad', 'logEvery', 'evalEvery', 'checkpointEvery'] as const satisfies readonly SharedKey[];
+export const TRAINING = ['iterations', 'metaBatch', 'metaOptimizer', 'metaLr', 'metaLrFinal', 'metaLrSchedule', 'clipGrad', 'logEvery', 'evalEvery', 'checkpointEvery'] as const satisfies readonly UsedKey[];
+
+/** The config a learner sees: the shared options and its own. */
+export type LearnerConfig<Own extends OptionTable> = SharedConfig & Values<Own>;
 
 /** What one meta-iteration trains on: the tasks, support [tasks, k, 1] and, for learners that use it, query [tasks, q, 1]. */
 export interface MetaBatch {
@@ -23,7 +27,7 @@ export interface MetaBatch {
   query: PointSet | null;
 }
 
-/** The outer objective's value and the direction the meta-optimizer steps against, one per param. */
+/** The outer objective's value and the direction the meta-optimizer steps against, one per learned tensor. */
 export interface MetaGradient {
   loss: tf.Scalar;
   grads: tf.Tensor[];
@@ -38,68 +42,94 @@ export interface ExtraGroup {
   init(rng: Rng): tf.Tensor[];
 }
 
-/**
- * How a model adapts to a task: SGD on its support points (all its weights), at learned rates (Meta-SGD's per
- * parameter, MAML++'s per layer and step), down DAML's learned loss at unlabeled inputs, SGD on the head alone
- * (ANIL), or SGD on the context inputs alone (CAVIA).
- */
-export type Adaptation = 'sgd' | 'learned rates' | 'learned loss' | 'head only' | 'context';
-
-/**
- * How validation, `eval` and the page adapt each task, when not by plain SGD on every weight: the whole of a learner's own
- * adaptation. Fine-tuning starts from per-task copies of the MLP at zero context (model.ts atZeroContext) and
- * takes `step` once per update.
- */
-export interface FineTuning {
-  step: AdaptStep;
-  adaptation: Exclude<Adaptation, 'sgd'>;
-  /** When a step reads inputs other than the support points (daml's unlabeled ones): those of update u, [tasks * n], the values the step uses (the page draws them). */
-  inputs?(set: EvalSet, update: number): Float32Array;
-}
-
-/** What a learner's fine-tuning is made from: the trained MLP (all of its inputs) and the learner's own tensors. */
+/** The learned tensors an adaptation is made from: the MLP (all of its inputs) and the learner's own. */
 export interface TrainedModel {
   params: Params;
   extras: Extras;
 }
 
-/** What a meta-iteration works on: the learned tensors, their optimizer, the run's random stream and config. */
-export interface MetaState {
-  config: TrainConfig;
+/** What a meta-iteration works on: the learned tensors (as variables), their adaptation, the run's random stream and config. */
+export interface MetaState<Config = SharedConfig> extends TrainedModel {
+  config: Config;
   params: tf.Variable[];
   /** The learner's own learned tensors by group (empty for most). */
   extras: Record<string, tf.Variable[]>;
+  /** The learner's adaptation, made from these variables. */
+  adaptation: Adaptation;
   rng: Rng;
 }
 
-export interface MetaLearner {
+export interface MetaLearner<Own extends OptionTable = {}> {
   /** The shared options it reads beyond ALWAYS_USED (`query` means it samples query points). */
-  uses: readonly SharedKey[];
+  uses: readonly UsedKey[];
   /** Its own options (their keys must not clash with another algorithm's unless it is the same option). */
-  options?: OptionTable;
+  options?: Own;
   /** Its defaults where they differ from the shared ones. */
-  defaults?: Partial<TrainConfig>;
+  defaults?: Partial<LearnerConfig<Own>>;
   /** Its checks of a whole config: refuse(key, message) for each problem. */
-  check?(config: TrainConfig, refuse: (key: string, message: string) => void): void;
+  check?(config: LearnerConfig<Own>, refuse: (key: string, message: string) => void): void;
   /** Its own learned tensors, meta-trained beside the MLP by the same optimizer and saved with it. */
-  extras?(config: TrainConfig): Record<string, ExtraGroup>;
+  extras?(config: LearnerConfig<Own>): Record<string, ExtraGroup>;
   /** Inputs of the MLP after x (CAVIA's context): its first layer then takes 1 + this many. Absent: none. */
-  contextInputs?(config: TrainConfig): number;
+  contextInputs?(config: LearnerConfig<Own>): number;
+  /** Its adaptation, made from the learned tensors: training, validation, eval and the page all take its steps. Absent: SGD on every weight. */
+  adaptation?(model: TrainedModel): Adaptation;
   /**
    * The meta-gradient of a batch at a meta-iteration (0 for the first; learners with schedules read it): one grad
    * per MLP param, then one per extra tensor, in the order of extras(config). Absent: it does not train (random).
    */
-  metaGradient?(state: MetaState, batch: MetaBatch, iteration: number): MetaGradient;
-  /** Its own fine-tuning, when it is not plain SGD on the support points. */
-  fineTuning?(model: TrainedModel): FineTuning;
+  metaGradient?(state: MetaState<LearnerConfig<Own>>, batch: MetaBatch, iteration: number): MetaGradient;
 }
 
-export function adaptOptions(config: TrainConfig, autodiff = false): AdaptOptions {
-  return { steps: config.innerSteps, lr: config.innerLr, loss: config.loss, activation: config.activation, clipGrad: config.clipGrad, autodiff };
+/** A learner, with its config typed by its own options. */
+export function learner<Own extends OptionTable = {}>(spec: MetaLearner<Own>): MetaLearner<Own> {
+  return spec;
 }
 
-/** The autodiff route: the loss and its gradients with respect to vars, by tf.variableGrads. */
+/** A learner's adaptation of a model (plain SGD when it has none of its own). */
+export function adaptationOf(spec: Pick<MetaLearner, 'adaptation'>, model: TrainedModel): Adaptation {
+  return spec.adaptation?.(model) ?? sgdAdaptation;
+}
+
+/** The SGD of the inner loop in training: at innerLr, clipped at clipGrad; autodiff when an outer tape differentiates through it. */
+export function innerSgd(config: SharedConfig, autodiff: boolean): SgdOptions {
+  return { lr: config.innerLr, loss: config.loss, activation: config.activation, clipGrad: config.clipGrad, autodiff };
+}
+
+/** Every learned tensor of a state, in the meta-gradient's order: the MLP's, then each group of extras'. */
+export function learnedTensors(state: { params: tf.Variable[]; extras: Record<string, tf.Variable[]> }): tf.Variable[] {
+  return [...state.params, ...Object.values(state.extras).flat()];
+}
+
+/**
+ * The meta-objective: the mean over tasks of the query loss after innerSteps steps of the adaptation on the
+ * support points, from the MLP at zero context (unlabeled: each step's inputs, for an adaptation that reads them).
+ * Differentiable: with sgd.autodiff, the meta-gradient is its gradient.
+ */
+export function adaptedQueryLoss(state: Pick<MetaState, 'params' | 'adaptation' | 'config'>, batch: MetaBatch, sgd: SgdOptions, unlabeled: tf.Tensor3D[] = []): tf.Scalar {
+  const adapted = adapt(state.adaptation, atZeroContext(state.params), batch.support, state.config.innerSteps, sgd, unlabeled); // [tasks, ...] each
+  const query = batch.query!;
+  return tf.mean(taskLosses(forward(adapted, query.x, sgd.activation), query.y, sgd.loss));
+}
+
+/** The autodiff route: a loss and its gradients with respect to vars, by tf.variableGrads. */
 export function autodiffMetaGradient(loss: () => tf.Scalar, vars: tf.Variable[]): MetaGradient {
   const { value, grads } = tf.variableGrads(loss, vars);
   return { loss: value, grads: vars.map((v) => grads[v.name]) };
+}
+
+/**
+ * The second-order meta-gradient of adaptedQueryLoss over every learned tensor, by autodiff (nested tf.grads inside
+ * tf.variableGrads): for learners with no faster route. An adaptation that reads unlabeled inputs gets `support`
+ * of them per task and step, drawn from the run's stream before the tape.
+ */
+export function autodiffSecondOrder(state: MetaState, batch: MetaBatch): MetaGradient {
+  const { config, adaptation, rng } = state;
+  const draw = adaptation.unlabeledInputs;
+  const unlabeled = draw ? Array.from({ length: config.innerSteps }, () => tf.tensor3d(draw(rng, config, batch.tasks, config.support), [batch.tasks.length, config.support, 1])) : [];
+  try {
+    return autodiffMetaGradient(() => adaptedQueryLoss(state, batch, innerSgd(config, true), unlabeled), learnedTensors(state));
+  } finally {
+    tf.dispose(unlabeled);
+  }
 }

@@ -14,16 +14,13 @@
 // 150 (their mini-ImageNet configs), epochs of 500 iterations: 7500 and 40 000 iterations here. On sine regression
 // (MSE, amplitudes to 5) 5 steps drive the learned rates until some tasks' inner loops diverge (README).
 // Two routes with the same result (test/gradients.test.ts): analytic (maml.ts's sweep, with per-step rates and
-// the multi-step loss) and autodiff (nested tf.grads; first order holds each inner gradient by a zero-gradient identity).
+// the multi-step loss) and autodiff (its adaptation's steps, nested tf.grads; first order holds each inner gradient).
 import * as tf from '@tensorflow/tfjs';
-import { clipByGlobalNorm, sgdStep } from '../core/adapt.js';
-import type { TrainConfig } from '../config/config.js';
-import { autodiffGradients } from '../core/gradients.js';
-import { subtractScaled } from '../kernels/step.js';
-import { forward, paramShapes, taskLosses, type Params } from '../core/model.js';
-import { countOrZero, option } from '../options/option.js';
-import { analyticMetaGradient, checkQueryGrid, MAML_USES, mamlOptions } from './maml.js';
-import { autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearner } from './learner.js';
+import { sgdStep } from '../core/adapt.js';
+import { atZeroContext, forward, paramShapes, taskLosses, type Params } from '../core/model.js';
+import { countOrZero, option, type Values } from '../options/option.js';
+import { autodiffMetaGradient, innerSgd, learnedTensors, learner, type MetaBatch, type MetaGradient, type MetaState } from './learner.js';
+import { analyticMetaGradient, byAutodiff, checkQueryGrid, MAML_USES, mamlOptions, type MamlConfig } from './maml.js';
 
 export const mamlPlusPlusOptions = {
   mslIterations: option<number>({ flag: '--msl-iterations <n>', kind: 'int', help: "maml++'s multi-step loss: for the first n iterations the outer loss weighs the query loss after every inner step, from 1/steps each toward the last step; after them (and with 0) the last step's alone", schema: countOrZero, default: 7500 }),
@@ -47,35 +44,36 @@ export function ratesAt(rates: Params, step: number): Params {
   return rates.map((r) => tf.reshape(tf.slice(r, [step], [1]), []));
 }
 
-/** An identity whose gradient is zero: the first-order inner gradient, a constant to the outer tape (TF.js has no stopGradient). */
-const held = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({ value: tf.clone(args[0] as tf.Tensor), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) }));
+type MamlPlusPlusConfig = MamlConfig & Values<typeof mamlPlusPlusOptions>;
 
 /** The outer loss by autodiff: sum_s w_s mean_t L_t(query_t; phi_{s+1}), differentiable in params and rates. */
-function autodiffLoss(params: Params, rates: Params, batch: MetaBatch, config: TrainConfig, weights: number[], firstOrder: boolean): tf.Scalar {
+function autodiffLoss(state: MetaState<MamlPlusPlusConfig>, batch: MetaBatch, weights: number[], firstOrder: boolean): tf.Scalar {
+  const { config, adaptation } = state;
   const query = batch.query!;
+  const sgd = { ...innerSgd(config, true), holdGradients: firstOrder };
   const terms: tf.Scalar[] = [];
-  let fast = params;
+  let fast: Params = atZeroContext(state.params);
   weights.forEach((w, s) => {
-    const g = autodiffGradients(fast, batch.support, config); // [tasks, ...shape]
-    const clipped = config.clipGrad === null ? g : clipByGlobalNorm(g, config.clipGrad, true);
-    fast = subtractScaled(fast, firstOrder ? clipped.map((t) => held(t) as tf.Tensor) : clipped, ratesAt(rates, s));
+    fast = adaptation.step(fast, batch.support, { index: s, sgd });
     if (w !== 0) terms.push(tf.mul(tf.mean(taskLosses(forward(fast, query.x, config.activation), query.y, config.loss)), w));
   });
   return tf.addN(terms) as tf.Scalar;
 }
 
 /** The meta-gradient at an iteration: one per param of theta, then one per rate tensor ([steps] each). */
-export function mamlPlusPlusGradient(params: tf.Variable[], rates: tf.Variable[], batch: MetaBatch, config: TrainConfig, iteration: number): MetaGradient {
+export function mamlPlusPlusGradient(state: MetaState<MamlPlusPlusConfig>, batch: MetaBatch, iteration: number): MetaGradient {
+  const { config, params } = state;
+  const { rates } = state.extras;
   const weights = lossWeights(config.innerSteps, config.mslIterations, iteration);
   const firstOrder = iteration < config.firstOrderIterations;
-  if (config.gradients === 'autodiff' || config.clipGrad !== null) return autodiffMetaGradient(() => autodiffLoss(params, rates, batch, config, weights, firstOrder), [...params, ...rates]);
+  if (byAutodiff(config)) return autodiffMetaGradient(() => autodiffLoss(state, batch, weights, firstOrder), learnedTensors(state));
   return tf.tidy(() => {
     const { loss, grads, rateGrads } = analyticMetaGradient(params, batch, config, { firstOrder, rates: (s) => ratesAt(rates, s), lossWeights: weights });
     return { loss, grads: [...grads, ...rates.map((_, i) => tf.stack(rateGrads.map((g) => g[i])))] };
   });
 }
 
-export const mamlPlusPlus: MetaLearner = {
+export const mamlPlusPlus = learner({
   uses: MAML_USES,
   options: { ...mamlOptions, ...mamlPlusPlusOptions },
   defaults: { innerSteps: 5, metaLrSchedule: 'cosine', metaLrFinal: 0.00001, valUpdates: 5 },
@@ -84,11 +82,11 @@ export const mamlPlusPlus: MetaLearner = {
     const shapes = paramShapes(config.hidden).map(() => [config.innerSteps]);
     return { rates: { shapes, init: () => shapes.map((shape) => tf.fill(shape, config.innerLr)) } };
   },
-  metaGradient: ({ params, extras, config }, batch, iteration) => mamlPlusPlusGradient(params, extras.rates, batch, config, iteration),
-  // validation and eval: update u steps at the rates learned for step u; past the learned steps, plain SGD at lr (the
-  // rates' starting value by default): the learned ones are tuned to stop there, and repeated they overshoot
-  fineTuning: ({ extras }) => ({
-    step: (fast, set, update, opts) => sgdStep(fast, set.support, update < extras.rates[0].shape[0] ? { ...opts, rates: ratesAt(extras.rates, update) } : opts),
-    adaptation: 'learned rates',
+  // step s at the rates learned for step s; past the learned steps (eval's further updates), plain SGD at lr (the rates'
+  // starting value by default): the learned ones are tuned to stop there, and repeated they overshoot
+  adaptation: ({ extras }) => ({
+    kind: 'learned rates',
+    step: (fast, support, at) => sgdStep(fast, support, at.index < extras.rates[0].shape[0] ? { ...at.sgd, rates: ratesAt(extras.rates, at.index) } : at.sgd),
   }),
-};
+  metaGradient: (state, batch, iteration) => mamlPlusPlusGradient(state, batch, iteration),
+});

@@ -7,25 +7,24 @@
 // - analytic (default): v = d(outer loss)/d phi is swept back through each step
 //   phi' = phi - alpha (.) g(phi):  d/d alpha -= sum_t g_t (.) v_t,  v <- v - H(phi) (alpha (.) v)
 //   (H symmetric and alpha diagonal), H v by the R-operator (gradients.ts);
-// - autodiff: nested tf.grads inside tf.variableGrads over theta and alpha, as for maml.
+// - autodiff: its adaptation's steps (nested tf.grads) inside tf.variableGrads over theta and alpha, as for maml.
 import * as tf from '@tensorflow/tfjs';
 import { sgdStep } from '../core/adapt.js';
-import type { TrainConfig } from '../config/config.js';
 import { paramShapes } from '../core/model.js';
-import { analyticMetaGradient, checkQueryGrid, MAML_USES, mamlOptions, metaLoss } from './maml.js';
-import { autodiffMetaGradient, type MetaBatch, type MetaGradient, type MetaLearner } from './learner.js';
+import { autodiffSecondOrder, learner, type MetaBatch, type MetaGradient, type MetaState } from './learner.js';
+import { analyticMetaGradient, byAutodiff, checkQueryGrid, MAML_USES, mamlOptions } from './maml.js';
 
-/** The meta-gradient: one per param of theta, then one per rate tensor. */
-export function metaSgdGradient(params: tf.Variable[], rates: tf.Variable[], batch: MetaBatch, config: TrainConfig): MetaGradient {
-  if (config.gradients === 'autodiff' || config.clipGrad !== null) return autodiffMetaGradient(() => metaLoss(params, batch, config, true, rates), [...params, ...rates]);
+/** The analytic meta-gradient: one per param of theta, then one per rate tensor. */
+export function analyticMetaSgdGradient(state: MetaState, batch: MetaBatch): MetaGradient {
+  const { rates } = state.extras;
   return tf.tidy(() => {
-    const { loss, grads, rateGrads } = analyticMetaGradient(params, batch, config, { rates: () => rates });
+    const { loss, grads, rateGrads } = analyticMetaGradient(state.params, batch, state.config, { rates: () => rates });
     // the same rates at every step: their gradient is the sum of the steps' (last step first, as the sweep met them)
     return { loss, grads: [...grads, ...rates.map((_, i) => tf.addN(rateGrads.map((g) => g[i]).reverse()))] };
   });
 }
 
-export const metaSgd: MetaLearner = {
+export const metaSgd = learner({
   uses: MAML_USES,
   options: mamlOptions,
   // its rates are learned for innerSteps steps (one): more steps at them overshoot
@@ -35,7 +34,7 @@ export const metaSgd: MetaLearner = {
     const shapes = paramShapes(config.hidden);
     return { rates: { shapes, init: () => shapes.map((shape) => tf.fill(shape, config.innerLr)) } };
   },
-  metaGradient: ({ params, extras, config }, batch) => metaSgdGradient(params, extras.rates, batch, config),
-  // eval and validation: one step of the learned rates per update (lr is not used)
-  fineTuning: ({ extras }) => ({ step: (fast, set, _update, opts) => sgdStep(fast, set.support, { ...opts, rates: extras.rates }), adaptation: 'learned rates' }),
-};
+  // every step at the learned rates (lr is not used)
+  adaptation: ({ extras }) => ({ kind: 'learned rates', step: (fast, support, at) => sgdStep(fast, support, { ...at.sgd, rates: extras.rates }) }),
+  metaGradient: (state, batch) => (byAutodiff(state.config) ? autodiffSecondOrder(state, batch) : analyticMetaSgdGradient(state, batch)),
+});

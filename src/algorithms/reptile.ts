@@ -3,7 +3,8 @@
 //   phi_t  = innerSteps SGD steps on shuffled minibatches of task t's support points
 //   theta <- theta + epsilon (mean_t phi_t - theta)
 // Returned as the pseudo-gradient theta - mean_t phi_t, so that plain SGD at
-// lr = epsilon is the Reptile update (and adam, or annealing, also apply).
+// lr = epsilon is the Reptile update (and adam, or annealing, also apply). Its adaptation is plain SGD
+// (core/adapt.ts): the inner steps here, on minibatches, and every update of validation and eval.
 import * as tf from '@tensorflow/tfjs';
 import { sgdStepWithLosses } from '../core/adapt.js';
 import { sumOverTasks } from '../core/gradients.js';
@@ -11,7 +12,7 @@ import type { Params } from '../core/model.js';
 import type { Rng } from '../core/rng.js';
 import type { PointSet } from '../core/tasks.js';
 import { count, option } from '../options/option.js';
-import { adaptOptions, TRAINING, type MetaLearner } from './learner.js';
+import { innerSgd, learner, TRAINING } from './learner.js';
 
 export const reptileOptions = {
   innerBatch: option<number>({ flag: '--inner-batch <n>', kind: 'int', help: "points per inner minibatch (drawn without replacement from the task's support points)", schema: count, default: 10 }),
@@ -40,7 +41,7 @@ function minibatches(support: PointSet, steps: number, size: number, rng: Rng): 
   });
 }
 
-export const reptile: MetaLearner = {
+export const reptile = learner({
   uses: [...TRAINING, 'innerSteps', 'support', 'supportGrid'],
   options: reptileOptions,
   // (Flux post, OpenAI's sine demo) several inner minibatch steps on 50 points and a plain interpolation
@@ -51,13 +52,13 @@ export const reptile: MetaLearner = {
   },
   metaGradient({ params, config, rng }, batch) {
     return tf.tidy(() => {
-      const opts = adaptOptions(config);
+      const sgd = innerSgd(config, false);
       let fast: Params = params;
       let losses: tf.Tensor1D | null = null;
-      for (const points of minibatches(batch.support, config.innerSteps, config.innerBatch, rng)) ({ params: fast, losses } = sgdStepWithLosses(fast, points, opts));
+      for (const points of minibatches(batch.support, config.innerSteps, config.innerBatch, rng)) ({ params: fast, losses } = sgdStepWithLosses(fast, points, sgd));
       const tasks = batch.support.x.shape[0];
       // reported loss: the last inner minibatch's, before its step (as the Flux post and the peer)
       return { loss: tf.mean(losses!) as tf.Scalar, grads: sumOverTasks(fast, params).map((sum, i) => tf.sub(params[i], tf.div(sum, tasks))) };
     });
   },
-};
+});

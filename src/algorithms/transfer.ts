@@ -4,9 +4,9 @@
 // It learns the mean of the task family (about 0 everywhere) and adapts poorly.
 import * as tf from '@tensorflow/tfjs';
 import { backprop } from '../core/gradients.js';
-import { TRAINING, type MetaLearner } from './learner.js';
+import { learner, TRAINING } from './learner.js';
 
-export const transfer: MetaLearner = {
+export const transfer = learner({
   uses: [...TRAINING, 'support', 'supportGrid'],
   metaGradient({ params, config }, batch) {
     return tf.tidy(() => {
@@ -15,4 +15,4 @@ export const transfer: MetaLearner = {
       return { loss: tf.mean(losses) as tf.Scalar, grads };
     });
   },
-};
+});

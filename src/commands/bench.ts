@@ -25,7 +25,7 @@ import { runtimeChoice, runtimeOptions } from './runtime.js';
 import { resolveConfig, type TrainConfig } from '../config/config.js';
 import { readConfigFile } from '../config/file.js';
 import { useKernels, type KernelSet } from '../kernels/index.js';
-import { freshTrainable, metaIteration } from '../train/loop.js';
+import { freshTrainable, metaIteration } from '../train/meta-step.js';
 
 const WORKLOADS = ['maml-paper', 'fomaml-paper', 'fomaml-flux', 'reptile-flux', 'maml-blog', 'transfer-flux'];
 const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));

@@ -4,24 +4,22 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { disposeModel, loadModel, MODEL_FILE, type LoadedModel } from '../run/checkpoint.js';
-import { defaultsFor } from '../config/config.js';
 import { RunError, UsageError } from '../base/errors.js';
-import type { Summary } from '../core/fine-tune.js';
 import { describeFsError, whyNotWritable, writeFileAtomic } from '../base/files.js';
+import type { Summary } from '../core/stats.js';
+import { EVAL_OPTIONS, resolveEvalConfig, type EvalConfig } from '../eval/options.js';
+import { evaluateCheckpoints, type EvalReport, type SeedGroup } from '../eval/report.js';
 import { flagValues, helpWithDefault } from '../options/option.js';
-import { EVAL_OPTIONS, evaluateCheckpoints, resolveEvalConfig, type EvalConfig, type EvalReport, type SeedGroup } from '../eval/report.js';
+import { loadModel } from '../run/checkpoint.js';
+import { configOf, disposeModel, MODEL_FILE, RUNS_FOLDER, type LoadedModel } from '../run/format.js';
 import { dim, heading, Output, type Runner } from './output.js';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
-
-/** Where train writes runs by default, and where eval without --checkpoint looks. */
-const RUNS = 'checkpoints';
 
 export function registerEval(program: Command, run: Runner): void {
   const cmd = program
     .command('eval')
     .description('fine-tune checkpoints on the same held-out tasks; print the loss after every update with 95% confidence intervals')
-    .option('--checkpoint <run-dir>', `run directory (its model.json); repeat to compare several (default: the most recently trained run under ${RUNS}/)`, collect);
+    .option('--checkpoint <run-dir>', `run directory (its model.json); repeat to compare several (default: the most recently trained run under ${RUNS_FOLDER}/)`, collect);
   for (const spec of Object.values(EVAL_OPTIONS)) cmd.option(spec.flag, helpWithDefault(spec));
   runtimeOptions(cmd);
   cmd
@@ -36,8 +34,8 @@ export const collect = (value: string, previous: string[] = []): string[] => [..
 
 /** The run under checkpoints/ whose latest checkpoint is the newest. */
 function latestRun(): string {
-  const runs = existsSync(RUNS) ? readdirSync(RUNS).map((name) => join(RUNS, name)).filter((dir) => existsSync(join(dir, MODEL_FILE))) : [];
-  if (runs.length === 0) throw new UsageError(`no --checkpoint given, and no run under ${RUNS}/ to evaluate: train one first (npx metalearn train --algo reptile), or name one with --checkpoint`);
+  const runs = existsSync(RUNS_FOLDER) ? readdirSync(RUNS_FOLDER).map((name) => join(RUNS_FOLDER, name)).filter((dir) => existsSync(join(dir, MODEL_FILE))) : [];
+  if (runs.length === 0) throw new UsageError(`no --checkpoint given, and no run under ${RUNS_FOLDER}/ to evaluate: train one first (npx metalearn train --algo reptile), or name one with --checkpoint`);
   const committed = (dir: string) => statSync(join(dir, MODEL_FILE)).mtimeMs;
   return runs.reduce((a, b) => (committed(b) > committed(a) ? b : a));
 }
@@ -48,7 +46,7 @@ export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, flag
   const models: { dir: string; model: LoadedModel }[] = [];
   try {
     for (const dir of dirs) models.push({ dir, model: loadModel(dir) });
-    return evaluateCheckpoints(models, settings, models[0].model.info?.config ?? defaultsFor('maml'));
+    return evaluateCheckpoints(models, settings, configOf(models[0].model));
   } finally {
     for (const { model } of models) disposeModel(model);
   }
@@ -63,7 +61,7 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
   let dirs = flags.checkpoint as string[] | undefined;
   if (!dirs) {
     dirs = [latestRun()];
-    out.info(`no --checkpoint: evaluating ${dirs[0]}, the most recently trained run under ${RUNS}/`);
+    out.info(`no --checkpoint: evaluating ${dirs[0]}, the most recently trained run under ${RUNS_FOLDER}/`);
   }
   const report = await evaluateRunDirs(dirs, settings, flags);
   out.info(

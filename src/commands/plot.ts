@@ -5,13 +5,14 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runtimeOptions } from './runtime.js';
-import { loadRun, readJson } from '../run/checkpoint.js';
-import { helpFor, resolveConfig, SHARED_OPTIONS, TRAIN_OPTIONS } from '../config/config.js';
+import { readJson, readRunDir } from '../run/checkpoint.js';
+import { helpFor, resolveConfig, TRAIN_OPTIONS } from '../config/config.js';
 import { UsageError } from '../base/errors.js';
 import { writeFileAtomic } from '../base/files.js';
 import { flagValues, helpWithDefault, parseNumber } from '../options/option.js';
 import type { Plot } from '../eval/plots.js';
-import { EVAL_OPTIONS, resolveEvalConfig, type EvalReport } from '../eval/report.js';
+import { EVAL_OPTIONS, resolveEvalConfig } from '../eval/options.js';
+import type { EvalReport } from '../eval/report.js';
 import { collect, evaluateRunDirs } from './eval.js';
 import { Output, type Runner } from './output.js';
 
@@ -32,7 +33,7 @@ export function registerPlot(program: Command, run: Runner): void {
   for (const key of FAMILY_KEYS) family.option(TRAIN_OPTIONS[key].flag, helpFor(key));
   family
     .option('--count <n>', `waves to draw (default: ${FAMILY_COUNT})`)
-    .option('--seed <n>', `seed of the sampled waves (default: ${SHARED_OPTIONS.seed.default})`);
+    .option('--seed <n>', `seed of the sampled waves (default: ${TRAIN_OPTIONS.seed.default})`);
   finish(family, 'family', run, familyCommand);
 
   const fit = plot
@@ -117,7 +118,7 @@ async function curvesCommand(flags: Flags, plots: Plots): Promise<Plot> {
   const dirs = flags.run as string[];
   return plots.curvesPlot(
     dirs.map((run) => {
-      const { curve } = loadRun(run);
+      const { curve } = readRunDir(run);
       if (!curve) throw new UsageError(`${run}: a plain layers model has no training curve`);
       return { run, curve };
     }),

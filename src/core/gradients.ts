@@ -10,8 +10,10 @@
 // prediction z_{L-1}; task loss = mean over the k points of f(prediction - y), f = square | abs;
 // e_l = d(loss)/d(z_l). Shapes: a_l, e_l [tasks, k, width]; per-task W [tasks, in, out].
 import * as tf from '@tensorflow/tfjs';
-import { fusable, fusedBackprop, fusedHessianVectorProduct } from '../kernels/mlp.js';
+import type { NamedAttrMap } from '@tensorflow/tfjs';
 import { simdKernels } from '../kernels/index.js';
+import { putInputs } from '../kernels/inputs.js';
+import { fusable, MLP_BACKPROP, MLP_HVP, type MlpAttrs } from '../kernels/mlp.js';
 import { activationDerivative, forward, forwardLayers, isPerTask, perTaskCopies, residualLosses, taskLosses, type Activation, type LossKind, type Params } from './model.js';
 import type { PointSet } from './tasks.js';
 
@@ -144,4 +146,31 @@ export function hessianVectorProduct(taskParams: Params, bp: Backprop, direction
     }
   }
   return single && !sumOverTasks ? layoutOf(hv, direction) : hv;
+}
+
+/** The attributes of the MLP kernels. */
+const mlpAttrs = (layers: number, opts: LossOptions, scale: number, summed: boolean) => ({ layers, activation: opts.activation, loss: opts.loss, scale, summed }) satisfies MlpAttrs as unknown as NamedAttrMap;
+
+/** backprop() in one kernel (kernels/mlp.ts). */
+function fusedBackprop(params: Params, points: PointSet, opts: LossOptions, scale: number, sumOverTasks: boolean): Backprop {
+  const layers = params.length / 2;
+  const attrs = mlpAttrs(layers, opts, scale, sumOverTasks);
+  const out = tf.engine().runKernel(MLP_BACKPROP, putInputs({ x: points.x, y: points.y }, 'p', params), attrs) as tf.Tensor[];
+  return {
+    grads: out.slice(0, 2 * layers),
+    outputs: [points.x, ...(out.slice(2 * layers, 3 * layers) as tf.Tensor3D[])],
+    errors: out.slice(3 * layers, 4 * layers),
+    losses: out[4 * layers] as tf.Tensor1D,
+  };
+}
+
+/** hessianVectorProduct() in one kernel (kernels/mlp.ts). */
+function fusedHessianVectorProduct(params: Params, bp: Backprop, direction: Params, opts: LossOptions, scale: number, sumOverTasks: boolean): Params {
+  const attrs = mlpAttrs(params.length / 2, opts, scale, sumOverTasks);
+  const inputs: Record<string, tf.Tensor> = { x: bp.outputs[0] };
+  putInputs(inputs, 'p', params);
+  putInputs(inputs, 'v', direction);
+  putInputs(inputs, 'a', bp.outputs.slice(1));
+  putInputs(inputs, 'e', bp.errors);
+  return tf.engine().runKernel(MLP_HVP, inputs, attrs) as tf.Tensor[];
 }

@@ -63,29 +63,37 @@ export function isPerTask(params: Params): boolean {
 /**
  * Forward pass of a batch of tasks, keeping every layer's output:
  * h[0] = x [tasks, points, in], h[l + 1] = act(h[l] W_l + b_l) (no activation on the last), each [tasks, points, width].
- * Shared weights run all tasks' points as the rows of one 2-D matMul; per-task
- * weights use one batched matMul per layer.
+ * Each layer in its own layout: a shared layer runs all tasks' points as the rows of one 2-D matMul, a
+ * per-task one ([tasks, in, out], as adaptation makes it) one batched matMul (ANIL adapts the head alone:
+ * a shared body, a per-task head).
  */
 export function forwardLayers(params: Params, x: tf.Tensor3D, activation: Activation): tf.Tensor3D[] {
   const [tasks, points] = x.shape;
   const layers = params.length / 2;
-  const perTask = isPerTask(params);
   const outputs: tf.Tensor3D[] = [x];
-  let h: tf.Tensor = perTask ? x : tf.reshape(x, [tasks * points, x.shape[2]]);
+  let rows: tf.Tensor2D | null = null; // the last output as [tasks * points, width], while the layers are shared
   for (let i = 0; i < layers; i++) {
     const [w, b] = [params[2 * i], params[2 * i + 1]];
     const hiddenLayer = i < layers - 1;
-    if (perTask) {
-      h = tf.add(tf.matMul(h as tf.Tensor3D, w as tf.Tensor3D), tf.expandDims(b, 1)); // [tasks, points, out]
-      if (hiddenLayer) h = activate(h, activation);
+    const h = outputs[i];
+    if (w.rank === 3) {
+      const z = tf.add(tf.matMul(h, w as tf.Tensor3D), tf.expandDims(b, 1)); // [tasks, points, out]
+      outputs.push((hiddenLayer ? activate(z, activation) : z) as tf.Tensor3D);
+      rows = null;
     } else {
+      const input: tf.Tensor2D = rows ?? (tf.reshape(h, [tasks * points, h.shape[2]]) as tf.Tensor2D);
+      // the last shared layer before per-task ones (ANIL's body before its head) takes its activation apart, on
+      // [tasks, points, width]: the features as ANIL's adaptation computes them for the support points
+      const beforePerTask = hiddenLayer && params[2 * i + 2].rank === 3;
+      const fusedActivation = hiddenLayer && !beforePerTask;
       // [tasks * points, out], computed as a Keras Dense layer does (tfjs-layers' Dense.call):
       // relu and linear fused with the bias into one kernel, tanh as matMul, add, tanh. So
       // tf.loadLayersModel on a checkpoint predicts these very values, bit for bit.
-      if (hiddenLayer && activation === 'tanh') h = activate(tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), b), activation);
-      else h = tf.fused.matMul({ a: h as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: hiddenLayer ? 'relu' : 'linear' });
+      const out: tf.Tensor = fusedActivation && activation === 'tanh' ? activate(tf.add(tf.matMul(input, w as tf.Tensor2D), b), activation) : tf.fused.matMul({ a: input, b: w as tf.Tensor2D, bias: b, activation: fusedActivation ? 'relu' : 'linear' });
+      const next = tf.reshape(out, [tasks, points, w.shape[1]!]) as tf.Tensor3D;
+      outputs.push(beforePerTask ? (activate(next, activation) as tf.Tensor3D) : next);
+      rows = beforePerTask ? null : (out as tf.Tensor2D);
     }
-    outputs.push(perTask ? (h as tf.Tensor3D) : tf.reshape(h, [tasks, points, w.shape[w.rank - 1]]));
   }
   return outputs;
 }

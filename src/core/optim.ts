@@ -2,10 +2,23 @@
 // variables too, so a step allocates nothing that outlives it, and it can be
 // saved into a checkpoint and restored for an exact resume.
 import * as tf from '@tensorflow/tfjs';
-import type { TrainConfig } from '../config/config.js';
-import { fusedAdam } from '../kernels/adam.js';
+import type { NamedAttrMap } from '@tensorflow/tfjs';
+import { ADAM, type AdamConstants } from '../kernels/adam.js';
 import { simdKernels } from '../kernels/index.js';
-import { subtractScaled } from '../kernels/step.js';
+import { putInputs } from '../kernels/inputs.js';
+import { subtractScaled } from './ops.js';
+
+export const META_OPTIMIZERS = ['sgd', 'adam'] as const;
+export type MetaOptimizerName = (typeof META_OPTIMIZERS)[number];
+export const META_LR_SCHEDULES = ['linear', 'cosine'] as const;
+
+/** How the outer step size goes over a run: from metaLr to metaLrFinal (when set) along the schedule. */
+export interface MetaLrSchedule {
+  metaLr: number;
+  metaLrFinal: number | null;
+  metaLrSchedule: (typeof META_LR_SCHEDULES)[number];
+  iterations: number;
+}
 
 export interface OptimizerState {
   step: number;
@@ -56,6 +69,13 @@ export function sgd(): MetaOptimizer {
   };
 }
 
+/** One Adam step of every parameter: [p', m', v'] per parameter, in one kernel (kernels/adam.ts). */
+export function fusedAdam(params: tf.Tensor[], m: tf.Tensor[], v: tf.Tensor[], grads: tf.Tensor[], c: AdamConstants): tf.Tensor[][] {
+  const inputs = putInputs(putInputs(putInputs(putInputs({}, 'p', params), 'm', m), 'v', v), 'g', grads);
+  const out = tf.engine().runKernel(ADAM, inputs, { ...c, count: params.length } as unknown as NamedAttrMap) as tf.Tensor[];
+  return params.map((_, i) => out.slice(3 * i, 3 * i + 3));
+}
+
 /** Adam (Kingma & Ba 2015) with bias correction, beta1 0.9, beta2 0.999, epsilon 1e-8 (PyTorch's and TF's defaults). */
 export function adam(params: tf.Variable[], beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8): MetaOptimizer {
   const m = slotVariables(params);
@@ -97,15 +117,15 @@ export function adam(params: tf.Variable[], beta1 = 0.9, beta2 = 0.999, epsilon 
   };
 }
 
-export function createMetaOptimizer(config: Pick<TrainConfig, 'metaOptimizer'>, params: tf.Variable[]): MetaOptimizer {
-  return config.metaOptimizer === 'adam' ? adam(params) : sgd();
+export function createMetaOptimizer(name: MetaOptimizerName, params: tf.Variable[]): MetaOptimizer {
+  return name === 'adam' ? adam(params) : sgd();
 }
 
 /**
  * Outer step size at an iteration: metaLr, annealed to metaLrFinal when set, linearly or along a half cosine
  * (Loshchilov & Hutter's SGDR without restarts, as MAML++ anneals its meta-optimizer; PyTorch's CosineAnnealingLR).
  */
-export function metaLrAt(config: Pick<TrainConfig, 'metaLr' | 'metaLrFinal' | 'metaLrSchedule' | 'iterations'>, iteration: number): number {
+export function metaLrAt(config: MetaLrSchedule, iteration: number): number {
   if (config.metaLrFinal === null || config.iterations <= 1) return config.metaLr;
   const done = Math.min(1, iteration / (config.iterations - 1));
   if (config.metaLrSchedule === 'cosine') return config.metaLrFinal + ((config.metaLr - config.metaLrFinal) * (1 + Math.cos(Math.PI * done))) / 2;

@@ -50,6 +50,11 @@ export function linspace(lo: number, hi: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
 }
 
+/** The default divergence bound of a family: 100 times the largest mean square of its waves over the grid, A_max^2 / 2. */
+export function divergenceBound(family: TaskFamily): number {
+  return (100 * family.amplitude[1] ** 2) / 2;
+}
+
 /** Inputs of every task in one array [tasks * n], task by task: n uniform draws from [lo, hi) each, or the same n-point grid. */
 export function sampleInputs(rng: Rng, tasks: number, n: number, range: [number, number], grid: boolean): Float32Array {
   const x = new Float32Array(tasks * n);
@@ -71,11 +76,6 @@ export function sourceRange(family: TaskFamily, phase: number): [number, number]
 /** DAML's unlabeled inputs: n per task, uniform in the task's source domain, [tasks * n]. */
 export function sourceInputValues(rng: Rng, family: TaskFamily, tasks: SineTask[], n: number): Float32Array {
   return Float32Array.from({ length: tasks.length * n }, (_, i) => rng.uniform(...sourceRange(family, tasks[Math.floor(i / n)].phase)));
-}
-
-/** The same as x [tasks, n, 1]. */
-export function sampleSourceInputs(rng: Rng, family: TaskFamily, tasks: SineTask[], n: number): tf.Tensor3D {
-  return tf.tensor3d(sourceInputValues(rng, family, tasks, n), [tasks.length, n, 1]);
 }
 
 /** Builds x and y tensors [tasks, points, 1] from the inputs of every task, [tasks * points] task by task. */

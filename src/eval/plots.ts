@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { Curve } from '../run/checkpoint.js';
+import type { Curve } from '../run/format.js';
 import { UsageError } from '../base/errors.js';
 import { GRID_POINTS } from '../core/fine-tune.js';
 import type { EvalReport } from './report.js';

@@ -1,14 +1,14 @@
-// `metalearn eval`'s report: what eval-checkpoints.ts computes (the fine-tuning of every checkpoint
-// on the same tasks, and eval's options), what computed it, and the spread over seeds.
+// `metalearn eval`'s report: what checkpoints.ts computes (the fine-tuning of every checkpoint on
+// the same tasks), what computed it, and the spread over seeds.
 import { basename } from 'node:path';
-import { runtime } from '../kernels/backend.js';
-import type { LoadedModel } from '../run/checkpoint.js';
-import { savedConfig, type TrainConfig } from '../config/config.js';
-import { fineTuneCheckpoints, type CheckpointEvaluation, type CheckpointResult, type EvalConfig } from './checkpoints.js';
-import type { KernelSet } from '../kernels/index.js';
 import { VERSION } from '../base/version.js';
-
-export * from './checkpoints.js';
+import { savedConfig, type TrainConfig } from '../config/config.js';
+import { tInterval } from '../core/stats.js';
+import { runtime } from '../kernels/backend.js';
+import type { KernelSet } from '../kernels/index.js';
+import type { LoadedModel } from '../run/format.js';
+import { fineTuneCheckpoints, type CheckpointEvaluation, type CheckpointResult } from './checkpoints.js';
+import type { EvalConfig } from './options.js';
 
 /** Runs of one config under several seeds, and the spread of their means over seeds. */
 export interface SeedGroup {
@@ -28,18 +28,6 @@ export interface EvalReport extends CheckpointEvaluation {
   kernels: KernelSet;
   /** Runs of one config under two or more seeds. */
   seedGroups: SeedGroup[];
-}
-
-/** Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (beyond: 1.96). */
-const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
-
-/** Mean, sd and 95% t-interval of a few numbers (each seed's mean). */
-function overSeeds(means: number[]): { mean: number; std: number; ci95: number; runs: number; divergedRuns: number } {
-  const kept = means.filter(Number.isFinite);
-  const n = kept.length;
-  const mean = kept.reduce((a, b) => a + b, 0) / n;
-  const std = n > 1 ? Math.sqrt(kept.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, std, ci95: n > 1 ? ((T95[n - 2] ?? 1.96) * std) / Math.sqrt(n) : 0, runs: n, divergedRuns: means.length - n };
 }
 
 /**
@@ -72,7 +60,7 @@ function seedGroups(results: CheckpointResult[], models: { dir: string; model: L
       const names = members.map((i) => basename(results[i].checkpoint));
       const stems = names.map((n, k) => (n.endsWith(`-${seeds[k]}`) ? n.slice(0, -`-${seeds[k]}`.length) : n));
       const stats = (pick: (r: CheckpointResult) => CheckpointResult['byUpdate'] | undefined) =>
-        pick(results[members[0]])?.map((_, u) => ({ update: u, ...overSeeds(members.map((i) => pick(results[i])![u].mean)) }));
+        pick(results[members[0]])?.map((_, u) => ({ update: u, ...tInterval(members.map((i) => pick(results[i])![u].mean)) }));
       return {
         name: stems.every((s) => s === stems[0]) ? stems[0] : names.join(', '),
         members,

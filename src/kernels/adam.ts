@@ -1,13 +1,12 @@
 // MetalearnAdam: one Adam step over every parameter in one kernel (assembly/adam.ts), where
-// src/optim.ts's composed step runs 11 TF.js kernels per parameter (66 for a 2-hidden-layer MLP).
-// A new kernel (it replaces no built-in); optim.ts calls it when the simd kernels are active.
+// core/optim.ts's composed step runs 11 TF.js kernels per parameter (66 for a 2-hidden-layer MLP).
+// A new kernel (it replaces no built-in); core/optim.ts runs it by name when the simd kernels are active.
 //
 //   MetalearnAdam(p_i, m_i, v_i, g_i for i < count) -> p'_i, m'_i, v'_i   (same shapes)
 // Attrs: beta1, beta2 and the step's stepSize and epsilonHat (see assembly/adam.ts).
-import * as tf from '@tensorflow/tfjs';
 import { util } from '@tensorflow/tfjs';
-import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { getInputs, putInputs } from './inputs.js';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import { getInputs } from './inputs.js';
 import type { BoundKernels } from './wasm.js';
 
 export const ADAM = 'MetalearnAdam';
@@ -39,11 +38,4 @@ export function adamKernel(kernels: BoundKernels): KernelConfig {
       return outputs;
     },
   };
-}
-
-/** One Adam step of every parameter: [p', m', v'] per parameter, in one kernel. */
-export function fusedAdam(params: tf.Tensor[], m: tf.Tensor[], v: tf.Tensor[], grads: tf.Tensor[], c: AdamConstants): tf.Tensor[][] {
-  const inputs = putInputs(putInputs(putInputs(putInputs({}, 'p', params), 'm', m), 'v', v), 'g', grads);
-  const out = tf.engine().runKernel(ADAM, inputs, { ...c, count: params.length } as unknown as NamedAttrMap) as tf.Tensor[];
-  return params.map((_, i) => out.slice(3 * i, 3 * i + 3));
 }

@@ -1,25 +1,23 @@
 // MetalearnMlpBackprop and MetalearnMlpHvp: the MLP's loss gradient and its Hessian-vector
 // product for a batch of tasks, each one kernel (assembly/mlp.ts), where gradients.ts's
 // backprop() and hessianVectorProduct() run 20 to 40 TF.js kernels. New kernels (they replace
-// no built-in); gradients.ts calls them when the simd kernels are active, with the same results.
+// no built-in); core/gradients.ts runs them by name, where they are registered and `fusable` takes the
+// shapes, with the same results.
 //
 //   MetalearnMlpBackprop(x, y [T, k, 1], W_l, b_l) -> grads (2L), a_1..a_L, e_0..e_{L-1} [T, k, width], losses [T]
 //   MetalearnMlpHvp(x, W_l, b_l, V_l, v_bl, a_1..a_L, e_0..e_{L-1}) -> scale * H v (2L)
 // W_l [in, out] shared or [T, in, out] per task; grads and H v per task, or summed over tasks
 // (attr summed), or in the layout of the params for one task. Attrs: activation, loss, scale.
 // No gradient is registered: nothing differentiates through them (MAML's autodiff route uses tf.grads).
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import type { Backprop, LossOptions } from '../core/gradients.js';
-import type { Params } from '../core/model.js';
-import type { PointSet } from '../core/tasks.js';
-import { getInputs, putInputs } from './inputs.js';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { getInputs } from './inputs.js';
 import type { BoundKernels } from './wasm.js';
 
 export const MLP_BACKPROP = 'MetalearnMlpBackprop';
 export const MLP_HVP = 'MetalearnMlpHvp';
 
-interface MlpAttrs {
+/** The attributes of both kernels. */
+export interface MlpAttrs {
   layers: number;
   activation: 'relu' | 'tanh';
   loss: 'mse' | 'l1';
@@ -27,11 +25,10 @@ interface MlpAttrs {
   summed: boolean;
 }
 
-
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
- * Whether the fused kernels take these shapes (else gradients.ts runs the composed ops): x [T, k, in]
+ * Whether the kernels take these shapes (else core/gradients.ts runs the composed ops): x [T, k, in]
  * with y like it, weights W_l [in_l, out_l] chained from in and biases [out_l], all shared or all
  * per task ([T, ...]), and a direction for the Hessian-vector product per task (or, for one task, in either layout).
  */
@@ -112,27 +109,3 @@ export function mlpKernels(kernels: BoundKernels): KernelConfig[] {
   ];
 }
 
-
-/** gradients.ts's backprop() in one kernel. */
-export function fusedBackprop(params: Params, points: PointSet, opts: LossOptions, scale: number, sumOverTasks: boolean): Backprop {
-  const layers = params.length / 2;
-  const attrs = { layers, activation: opts.activation, loss: opts.loss, scale, summed: sumOverTasks } as unknown as NamedAttrMap;
-  const out = tf.engine().runKernel(MLP_BACKPROP, putInputs({ x: points.x, y: points.y }, 'p', params), attrs) as tf.Tensor[];
-  return {
-    grads: out.slice(0, 2 * layers),
-    outputs: [points.x, ...(out.slice(2 * layers, 3 * layers) as tf.Tensor3D[])],
-    errors: out.slice(3 * layers, 4 * layers),
-    losses: out[4 * layers] as tf.Tensor1D,
-  };
-}
-
-/** gradients.ts's hessianVectorProduct() in one kernel. */
-export function fusedHessianVectorProduct(params: Params, bp: Backprop, direction: Params, opts: LossOptions, scale: number, sumOverTasks: boolean): Params {
-  const attrs = { layers: params.length / 2, activation: opts.activation, loss: opts.loss, scale, summed: sumOverTasks } as unknown as NamedAttrMap;
-  const inputs: Record<string, tf.Tensor> = { x: bp.outputs[0] };
-  putInputs(inputs, 'p', params);
-  putInputs(inputs, 'v', direction);
-  putInputs(inputs, 'a', bp.outputs.slice(1));
-  putInputs(inputs, 'e', bp.errors);
-  return tf.engine().runKernel(MLP_HVP, inputs, attrs) as tf.Tensor[];
-}

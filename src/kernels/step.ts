@@ -1,15 +1,13 @@
 // MetalearnStep: out_i = p_i - r_i (.) g_i for a list of tensors in one kernel (assembly/step.ts),
 // the update of every SGD-like step (the inner steps of adaptation, the SGD meta-optimizer, the
 // reverse sweep of the analytic meta-gradient), which composed is one or two TF.js kernels per
-// tensor. A new kernel (it replaces no built-in).
+// tensor. A new kernel (it replaces no built-in); core/ops.ts's subtractScaled runs it by name.
 //
 //   MetalearnStep(p_i [...shape] or [tasks, ...shape], g_i [tasks, ...shape] or [...shape], r_i) -> out_i
 // r: a number (scalar step size; 1 for a step already scaled) or a tensor per p_i of one copy's shape.
-import * as tf from '@tensorflow/tfjs';
 import { util } from '@tensorflow/tfjs';
-import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { simdKernels } from './index.js';
-import { getInputs, putInputs } from './inputs.js';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import { getInputs } from './inputs.js';
 import type { BoundKernels } from './wasm.js';
 
 export const STEP = 'MetalearnStep';
@@ -40,19 +38,7 @@ export function stepKernel(kernels: BoundKernels): KernelConfig {
 const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /** The layouts the kernel takes: g one copy or [tasks] copies of a shape that p (shared or per task, like g) and r (a tensor) have; other broadcasts go to the composed ops. */
-function steppable(p: number[], g: number[], r: number[] | null): boolean {
+export function steppable(p: number[], g: number[], r: number[] | null): boolean {
   const copy = r ?? (g.length > p.length ? p : g);
   return (same(g, copy) || same(g.slice(1), copy)) && (same(p, g) || same(p, copy));
-}
-
-/**
- * p_i - r (.) g_i for every i: g_i may hold one copy per task of a shared p_i ([tasks, ...shape]); r is a
- * scalar or one tensor per p_i (broadcast over tasks). One kernel with the simd kernels, else tf.sub and tf.mul.
- */
-export function subtractScaled(params: tf.Tensor[], grads: tf.Tensor[], rate: number | tf.Tensor[]): tf.Tensor[] {
-  if (!simdKernels() || !params.every((p, i) => steppable(p.shape, grads[i].shape, typeof rate === 'number' ? null : rate[i].shape))) return params.map((p, i) => tf.sub(p, typeof rate === 'number' ? (rate === 1 ? grads[i] : tf.mul(grads[i], rate)) : tf.mul(rate[i], grads[i])));
-  const inputs = putInputs(putInputs({}, 'p', params), 'g', grads);
-  if (typeof rate !== 'number') putInputs(inputs, 'r', rate);
-  const attrs = { count: params.length, scalar: typeof rate === 'number' ? rate : 0 } as unknown as NamedAttrMap;
-  return tf.engine().runKernel(STEP, inputs, attrs) as tf.Tensor[];
 }

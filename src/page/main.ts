@@ -8,10 +8,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { runtime, useBackend } from '../kernels/backend.js';
-import { defaultsFor, type TrainConfig } from '../config/config.js';
-import { fineTuneCheckpoints, resolveEvalConfig, type CheckpointResult } from '../eval/checkpoints.js';
+import { defaultConfig, type TrainConfig } from '../config/config.js';
+import { fineTuneCheckpoints, type CheckpointResult } from '../eval/checkpoints.js';
+import { resolveEvalConfig } from '../eval/options.js';
 import { Rng } from '../core/rng.js';
-import { disposeModel, filesNamedBy, MODEL_FILE, modelOf, parseRun, RunFileError, type LayersModelJson, type LoadedModel, type RunFiles } from '../run/format.js';
+import { configOf, disposeModel, filesNamedBy, MODEL_FILE, modelOf, parseRun, RunFileError, type LayersModelJson, type LoadedModel, type RunFiles } from '../run/format.js';
 import { sampleInputs, sampleTasks, sineValue, type SineTask } from '../core/tasks.js';
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
@@ -102,7 +103,7 @@ async function fetchRunFiles(name: string): Promise<RunFiles> {
 }
 
 /** A run read and checked by parseRun; a training run may replace its files between the reads, so a missing file means: read it again. */
-async function loadRun(name: string): Promise<LoadedRun> {
+async function fetchRun(name: string): Promise<LoadedRun> {
   for (let attempt = 0; ; attempt++) {
     try {
       const files = await fetchRunFiles(name);
@@ -177,7 +178,7 @@ async function choose(name: string, on: boolean): Promise<void> {
   state.selected = on ? [...state.selected.filter((n) => n !== name), name] : state.selected.filter((n) => n !== name);
   if (on && !run.loaded) {
     try {
-      run.loaded = await loadRun(name);
+      run.loaded = await fetchRun(name);
       run.summary = run.loaded.summary; // the list was read earlier: a training run may have moved on since
       delete run.error;
     } catch (e) {
@@ -197,7 +198,7 @@ async function poll(): Promise<void> {
     try {
       const json = JSON.parse(new TextDecoder().decode(await fetchBytes(`/checkpoints/${encodeURIComponent(name)}/${MODEL_FILE}`))) as LayersModelJson;
       if ((json.userDefinedMetadata?.metalearn?.iteration ?? null) === run.loaded.iteration) continue;
-      const fresh = await loadRun(name);
+      const fresh = await fetchRun(name);
       disposeModel(run.loaded.model);
       run.loaded = fresh;
       run.summary = fresh.summary; // the checkpoint loaded, which may be newer than the model.json read above
@@ -226,7 +227,7 @@ function compute(): void {
   state.results.clear();
   // the page's x range (the plots' and the loss grid's) is the first chosen run's
   const first = state.selected.map((n) => state.runs.get(n)?.loaded).find((r) => r);
-  state.xRange = [...(first?.model.info?.config.xRange ?? defaultsFor('maml').xRange)];
+  state.xRange = [...(first ? configOf(first.model) : defaultConfig()).xRange];
   // before any point is clicked, only update 0 is shown, which no support point changes
   const [points, updates] = state.points.length ? [state.points, state.updates] : [[(state.xRange[0] + state.xRange[1]) / 2], 0];
   for (const name of state.selected) {
@@ -234,7 +235,7 @@ function compute(): void {
     if (!run.loaded) continue;
     const { model } = run.loaded;
     try {
-      const evaluation = fineTuneCheckpoints([{ dir: name, model }], settings(points, updates), model.info?.config ?? defaultsFor('maml'), { everyUpdate: true });
+      const evaluation = fineTuneCheckpoints([{ dir: name, model }], settings(points, updates), configOf(model), { everyUpdate: true });
       state.results.set(name, evaluation.results[0]);
       state.grid = { x: evaluation.wave!.gridX, y: evaluation.wave!.gridY };
       delete run.error;
@@ -335,7 +336,7 @@ function drawWave(canvas: HTMLCanvasElement, names: string[]): void {
     polyline(f, gridX, r.predictionsByUpdate[0], color, 1.5, [5, 4]);
     if (step > 0) polyline(f, gridX, r.predictionsByUpdate[step], color, 2.5);
     // daml's inputs of the updates shown, on the x axis: it adapts from these, not from the points
-    for (const x of r.inputsByUpdate?.slice(0, step).flat() ?? []) dot(f, x, -lim * 0.93, color, 4, 'triangle');
+    for (const x of r.unlabeledByUpdate?.slice(0, step).flat() ?? []) dot(f, x, -lim * 0.93, color, 4, 'triangle');
   }
   for (const x of state.points) dot(f, x, sineValue(state.wave, x), '#000');
   f.ctx.restore();
@@ -454,7 +455,8 @@ function bindControls(): void {
   };
   (['amplitude', 'phase', 'frequency'] as const).forEach(wave);
   $('random-wave').addEventListener('click', () => {
-    const first = state.runs.get(state.selected[0])?.loaded?.model.info?.config ?? defaultsFor('maml');
+    const loaded = state.runs.get(state.selected[0])?.loaded;
+    const first = loaded ? configOf(loaded.model) : defaultConfig();
     const [task] = sampleTasks(new Rng(`page ${Date.now()}`), first, 1);
     state.wave = { amplitude: round2(task.amplitude), phase: round2(((task.phase % (2 * Math.PI)) + 2 * Math.PI) % (2 * Math.PI)), frequency: round2(task.frequency) };
     for (const key of ['amplitude', 'phase', 'frequency'] as const) $<HTMLInputElement>(key).value = String(state.wave[key]);

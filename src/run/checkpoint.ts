@@ -12,17 +12,12 @@ import { UsageError } from '../base/errors.js';
 import { describeFsError, removeTempFiles, writeFileAtomic } from '../base/files.js';
 import type { RunLock } from './lock.js';
 import { layerSizes, paramShapes, type Activation } from '../core/model.js';
-import { filesNamedBy, FORMAT_VERSION, MODEL_FILE, modelOf, parseRun, readRunJson, RunFileError, type Curve, type LayersModelJson, type LoadedModel, type Metadata, type ResumeState, type Run, type RunFiles, type RunInfo } from './format.js';
+import { CHECKPOINT_FILE, checkpointFile, filesNamedBy, FORMAT_1_FILES, FORMAT_VERSION, MODEL_FILE, modelOf, parseRun, readRunJson, RunFileError, type Curve, type LayersModelJson, type LoadedModel, type Metadata, type ResumeState, type Run, type RunFiles, type RunInfo } from './format.js';
 import { VERSION } from '../base/version.js';
-
-export * from './format.js';
 
 /** The names of the input columns of an MLP of `width` inputs: x, then the context inputs. */
 export const inputNames = (width: number): string[] => ['x', ...Array.from({ length: width - 1 }, (_, i) => `context ${i + 1}`)];
 
-const fileName = (kind: 'weights' | 'extras' | 'state' | 'curve', iteration: number) => `${kind}-${String(iteration).padStart(7, '0')}.${kind === 'weights' || kind === 'extras' ? 'bin' : 'json'}`;
-/** Files of a checkpoint other than model.json. */
-const CHECKPOINT_FILE = /^(weights|extras|state|curve)-\d+\.(bin|json)$/;
 
 /** The layers-format model.json of an MLP with these hidden sizes and `inputs` input columns (x, then any context), its weights in `weightsFile`. */
 export function modelJson(hidden: number[], activation: Activation, weightsFile: string, metadata?: object, inputs = 1): object {
@@ -67,8 +62,8 @@ export interface CheckpointContents {
 /** Writes a checkpoint and commits it (model.json last), then removes the files of other iterations. `lock`: checked just before the commit. */
 export function saveCheckpoint(dir: string, c: CheckpointContents, lock?: RunLock): void {
   const { iteration, config } = c.info;
-  const files: Metadata['files'] = { state: fileName('state', iteration), curve: fileName('curve', iteration), ...(c.extras.length ? { extras: fileName('extras', iteration) } : {}) };
-  const weightsFile = fileName('weights', iteration);
+  const files: Metadata['files'] = { state: checkpointFile('state', iteration), curve: checkpointFile('curve', iteration), ...(c.extras.length ? { extras: checkpointFile('extras', iteration) } : {}) };
+  const weightsFile = checkpointFile('weights', iteration);
   const { optimizer, rng, window, seconds } = c.resume;
   const state = { optimizer: { step: optimizer.step, slots: optimizer.slots.map((s) => ({ name: s.name, shape: s.shape, data: base64(s.values) })) }, rng, window, seconds };
   lock?.check(); // before writing (files of the same names as another holder's) and before committing
@@ -90,9 +85,6 @@ export function saveCheckpoint(dir: string, c: CheckpointContents, lock?: RunLoc
   for (const name of readdirSync(dir)) if (CHECKPOINT_FILE.test(name) && !kept.has(name)) rmSync(join(dir, name), { force: true });
 }
 
-/** The files of format 1 (metalearn 0.1), beside its model.json. */
-export const FORMAT_1_FILES = ['weights.bin', 'state.json', 'curve.json', 'extras.json'];
-
 /**
  * Removes what a killed writer left in a run directory of the current format: temporary files, the
  * files of an uncommitted checkpoint, format-1 files an upgrade killed after its commit left. Call
@@ -102,9 +94,9 @@ export function cleanRunDir(dir: string): void {
   removeTempFiles(dir);
   if (!existsSync(join(dir, MODEL_FILE))) return;
   const json = readJson(join(dir, MODEL_FILE), `run ${dir}`) as LayersModelJson;
-  if (json.userDefinedMetadata?.metalearn?.formatVersion !== FORMAT_VERSION) return; // another format: loadRun says what to do with it
+  if (json.userDefinedMetadata?.metalearn?.formatVersion !== FORMAT_VERSION) return; // another format: readRunDir says what to do with it
   const kept = new Set(filesNamedBy(json));
-  for (const name of readdirSync(dir)) if ((CHECKPOINT_FILE.test(name) && !kept.has(name)) || FORMAT_1_FILES.includes(name)) rmSync(join(dir, name), { force: true });
+  for (const name of readdirSync(dir)) if ((CHECKPOINT_FILE.test(name) && !kept.has(name)) || (Object.values(FORMAT_1_FILES) as string[]).includes(name)) rmSync(join(dir, name), { force: true });
 }
 
 /** The files of a run directory on disk. */
@@ -130,7 +122,7 @@ export function readJson(path: string, what: string): unknown {
  * before any tensor is allocated. A writer may commit a newer checkpoint and remove this one's
  * files while they are read: then the newer one is read.
  */
-export function loadRun(dir: string): Run {
+export function readRunDir(dir: string): Run {
   if (!existsSync(dir)) throw new UsageError(`checkpoint ${dir}: no such directory`);
   if (!existsSync(join(dir, MODEL_FILE))) throw new UsageError(`checkpoint ${dir}: no model.json (is it a run directory?)`);
   for (let attempt = 0; ; attempt++) {
@@ -142,7 +134,7 @@ export function loadRun(dir: string): Run {
   }
 }
 
-/** loadRun, and the weights made tensors. */
+/** readRunDir, and the weights made tensors. */
 export function loadModel(dir: string): LoadedModel {
-  return modelOf(loadRun(dir));
+  return modelOf(readRunDir(dir));
 }

@@ -11,8 +11,9 @@
 // run on files read from disk (checkpoint.ts, which also writes them) and fetched by the page (page/).
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { inputWidth, LEARNERS, type Extras } from '../algorithms/index.js';
-import { validateConfig, type TrainConfig } from '../config/config.js';
+import { inputWidth, learnerOf } from '../algorithms/index.js';
+import type { Extras } from '../algorithms/learner.js';
+import { defaultConfig, validateConfig, type TrainConfig } from '../config/config.js';
 import { UsageError } from '../base/errors.js';
 import type { KernelSet } from '../kernels/index.js';
 import { MAX_PARAMS, MAX_UNITS } from '../options/limits.js';
@@ -21,7 +22,21 @@ import type { OptimizerState } from '../core/optim.js';
 import type { RngState } from '../core/rng.js';
 
 export const FORMAT_VERSION = 2;
+/** Where the commands keep run directories, unless told otherwise (train's --out-dir, eval's newest run, serve's list). */
+export const RUNS_FOLDER = 'checkpoints';
+/** The commit: the file a reader starts from. */
 export const MODEL_FILE = 'model.json';
+
+/** The files of a checkpoint beside model.json, by kind. */
+export type CheckpointFileKind = 'weights' | 'extras' | 'state' | 'curve';
+/** A checkpoint file's name: <kind>-<iteration, 7 digits>.<bin|json>. */
+export const checkpointFile = (kind: CheckpointFileKind, iteration: number): string => `${kind}-${String(iteration).padStart(7, '0')}.${kind === 'weights' || kind === 'extras' ? 'bin' : 'json'}`;
+/** The names checkpointFile makes. */
+export const CHECKPOINT_FILE = /^(weights|extras|state|curve)-\d+\.(bin|json)$/;
+/** The files of format 1 (metalearn 0.1) beside its model.json, each replaced on its own. */
+export const FORMAT_1_FILES = { weights: 'weights.bin', state: 'state.json', curve: 'curve.json', extras: 'extras.json' } as const;
+/** Whether a file of a run directory is metalearn's (the only ones a new run with --force replaces). */
+export const isRunFile = (name: string): boolean => name === MODEL_FILE || CHECKPOINT_FILE.test(name) || (Object.values(FORMAT_1_FILES) as string[]).includes(name);
 
 export interface CurvePoint {
   iteration: number;
@@ -270,7 +285,7 @@ export function parseRun(files: RunFiles): Run {
     const files = meta.files;
     if (!Number.isInteger(meta.iteration) || (meta.iteration as number) < 0 || typeof files?.state !== 'string' || typeof files.curve !== 'string') throw new UsageError(`${where}: its metalearn metadata is incomplete (damaged or not written by metalearn)`);
     info = { iteration: meta.iteration as number, config, backend: String(meta.backend), kernels: meta.kernels === 'simd' ? 'simd' : 'builtin', metalearnVersion: String(meta.metalearnVersion) };
-    groups = Object.entries(LEARNERS[config.algo].extras?.(config) ?? {}).map(([name, g]) => [name, g.shapes]);
+    groups = Object.entries(learnerOf(config.algo).extras?.(config) ?? {}).map(([name, g]) => [name, g.shapes]);
     if (groups.length > 0 && typeof files.extras !== 'string') throw new UsageError(`${where}: ${config.algo} keeps its learned tensors in an extras file, and none is named`);
   }
   if (!meta && inputs !== 1) throw new UsageError(`${where}: a layers model without metalearn metadata must take one input (x), not ${inputs}`);
@@ -305,6 +320,11 @@ export interface LoadedModel extends Omit<Run, 'weights' | 'extras'> {
   params: tf.Tensor[];
   /** The learner's extra tensors; none for most algorithms and for a plain layers model. */
   extras: Extras;
+}
+
+/** A run's config; for a plain layers model, which carries none, the defaults (its task family, fine-tuning rate and loss). */
+export function configOf(run: Pick<Run, 'info'>): TrainConfig {
+  return run.info?.config ?? defaultConfig();
 }
 
 /** A run read and checked, its weights made tensors. */

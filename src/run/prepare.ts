@@ -2,13 +2,11 @@
 // can be written), created, locked, and cleaned of what a killed writer, or a replaced run, left.
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cleanRunDir, MODEL_FILE } from './checkpoint.js';
+import { cleanRunDir } from './checkpoint.js';
+import { isRunFile, MODEL_FILE } from './format.js';
 import { UsageError } from '../base/errors.js';
 import { describeFsError, removeTempFiles } from '../base/files.js';
 import { lockRunDir, type RunLock } from './lock.js';
-
-/** Files of metalearn's in a run directory (a new run with --force replaces them, and nothing else). */
-const RUN_FILE = /^(model\.json|(weights|extras|state|curve)(-\d+)?\.(bin|json))$/;
 
 /** Refuses a run directory that holds another run (unless forced), or that cannot be created or written; touches nothing. */
 export function checkRunDir(dir: string, force: boolean): void {
@@ -47,7 +45,7 @@ export function prepareRunDir(dir: string, o: { resume: boolean; force: boolean 
   try {
     removeTempFiles(dir);
     if (o.resume) cleanRunDir(dir);
-    else for (const name of readdirSync(dir)) if (RUN_FILE.test(name)) rmSync(join(dir, name), { force: true });
+    else for (const name of readdirSync(dir)) if (isRunFile(name)) rmSync(join(dir, name), { force: true });
   } catch (e) {
     lock.release();
     throw e;

@@ -4,8 +4,9 @@
 // and the curve up to its iteration.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { LEARNERS } from '../algorithms/index.js';
-import { FORMAT_1_FILES, FORMAT_VERSION, MODEL_FILE, parseCurve, readJson, saveCheckpoint } from './checkpoint.js';
+import { learnerOf } from '../algorithms/index.js';
+import { readJson, saveCheckpoint } from './checkpoint.js';
+import { FORMAT_1_FILES, FORMAT_VERSION, MODEL_FILE, parseCurve } from './format.js';
 import { validateConfig } from '../config/config.js';
 import { UsageError } from '../base/errors.js';
 import { lockRunDir } from './lock.js';
@@ -37,10 +38,10 @@ function formatOf(dir: string): number | null {
 export function upgradeRun(dir: string): number | null {
   const format = formatOf(dir);
   if (format === FORMAT_VERSION) {
-    for (const name of FORMAT_1_FILES) rmSync(join(dir, name), { force: true });
+    for (const name of Object.values(FORMAT_1_FILES)) rmSync(join(dir, name), { force: true });
     return null;
   }
-  const statePath = join(dir, 'state.json');
+  const statePath = join(dir, FORMAT_1_FILES.state);
   if (format !== 1 || !existsSync(statePath)) throw new UsageError(`upgrade ${dir}: not a run directory of metalearn 0.1 (format 1: model.json and state.json)`);
   const where = `upgrade ${statePath}`;
   const state = readJson(statePath, `upgrade ${dir}`) as {
@@ -60,13 +61,14 @@ export function upgradeRun(dir: string): number | null {
   const config = validateConfig(state.config, where);
   const shapes = paramShapes(config.hidden);
   if (!Array.isArray(state.params) || state.params.length !== shapes.length) throw new UsageError(`${where}: its weights do not match hidden ${config.hidden}`);
-  const groups = Object.entries(LEARNERS[config.algo].extras?.(config) ?? {});
+  const groups = Object.entries(learnerOf(config.algo).extras?.(config) ?? {});
   const extras = groups.flatMap(([name, group]) => {
     const saved = state.extras?.[name];
     if (!Array.isArray(saved) || saved.length !== group.shapes.length) throw new UsageError(`${where}: the ${config.algo} tensors '${name}' are missing`);
     return saved.map((a, i) => floats(a, `${where} ${name} ${i}`));
   });
-  const curve = parseCurve(readJson(join(dir, 'curve.json'), `upgrade ${dir}`), `upgrade ${join(dir, 'curve.json')}`);
+  const curvePath = join(dir, FORMAT_1_FILES.curve);
+  const curve = parseCurve(readJson(curvePath, `upgrade ${dir}`), `upgrade ${curvePath}`);
   const lock = lockRunDir(dir);
   try {
     saveCheckpoint(
@@ -86,7 +88,7 @@ export function upgradeRun(dir: string): number | null {
       },
       lock,
     );
-    for (const name of FORMAT_1_FILES) rmSync(join(dir, name), { force: true });
+    for (const name of Object.values(FORMAT_1_FILES)) rmSync(join(dir, name), { force: true });
   } finally {
     lock.release();
   }

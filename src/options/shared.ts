@@ -1,0 +1,51 @@
+// The options every algorithm shares: the task family, the MLP, the inner loop, the meta-optimizer,
+// logging, validation and checkpoints. Adding a shared option is one entry here (and its name in the
+// `uses` of the algorithms that read it, algorithms/learner.ts).
+import { z } from 'zod';
+import { ACTIVATIONS, LOSSES } from '../core/model.js';
+import { META_LR_SCHEDULES, META_OPTIMIZERS } from '../core/optim.js';
+import { MAX_TASKS, MAX_UNITS } from './limits.js';
+import { atMost, count, countOrZero, finite, nonNegative, option, positive, range, strictRange, widths, type Values } from './option.js';
+
+const taskCount = atMost(count, MAX_TASKS);
+
+/**
+ * The options every algorithm shares (an algorithm lists the ones it reads in its `uses`, beside ALWAYS_USED;
+ * `algo` itself is the config's, config/config.ts). The defaults: the MAML paper's sinusoid protocol (section
+ * 5.1), shortened to 10 000 iterations.
+ */
+export const SHARED_OPTIONS = {
+  description: option({ flag: '--description <text>', kind: 'string', help: 'free text kept with the run', schema: z.string(), default: '' }),
+  iterations: option({ flag: '--iterations <n>', kind: 'int', help: 'meta-iterations to train', schema: countOrZero, default: 10000 }),
+  metaBatch: option({ flag: '--meta-batch <n>', kind: 'int', help: 'tasks per meta-iteration', schema: taskCount, default: 25 }),
+  innerSteps: option({ flag: '--inner-steps <n>', kind: 'int', help: 'SGD steps of task adaptation inside each meta-iteration', schema: count, default: 1 }),
+  innerLr: option({ flag: '--inner-lr <lr>', kind: 'number', help: 'step size of the inner (adaptation) SGD, and of fine-tuning in validation and eval', schema: positive, default: 0.01 }),
+  metaOptimizer: option({ flag: '--meta-optimizer <name>', kind: 'enum', help: `outer optimizer: ${META_OPTIMIZERS.join('|')}`, schema: z.enum(META_OPTIMIZERS), default: 'adam' as (typeof META_OPTIMIZERS)[number] }),
+  metaLr: option({ flag: '--meta-lr <lr>', kind: 'number', help: 'outer step size (reptile: epsilon in theta += epsilon (phi - theta))', schema: positive, default: 0.001 }),
+  metaLrFinal: option({ flag: '--meta-lr-final <lr>', kind: 'number', help: 'anneal the outer step size to this value by the last iteration (along --meta-lr-schedule)', schema: nonNegative.nullable(), default: null as number | null }),
+  metaLrSchedule: option({ flag: '--meta-lr-schedule <shape>', kind: 'enum', help: `how the outer step size goes from --meta-lr to --meta-lr-final: ${META_LR_SCHEDULES.join('|')} (cosine: metaLrFinal + (metaLr - metaLrFinal) (1 + cos(pi i / (iterations - 1))) / 2, SGDR without restarts)`, schema: z.enum(META_LR_SCHEDULES), default: 'linear' as (typeof META_LR_SCHEDULES)[number] }),
+  clipGrad: option({ flag: '--clip-grad <norm>', kind: 'number', help: 'clip each inner and outer gradient to this global L2 norm (maml then differentiates by autodiff)', schema: positive.nullable(), default: null as number | null }),
+  hidden: option({ flag: '--hidden <sizes>', kind: 'ints', help: 'hidden layer widths, comma separated (e.g. 40,40)', schema: widths(MAX_UNITS), default: [40, 40] }),
+  activation: option({ flag: '--activation <name>', kind: 'enum', help: `hidden activation: ${ACTIVATIONS.join('|')}`, schema: z.enum(ACTIVATIONS), default: 'relu' as (typeof ACTIVATIONS)[number] }),
+  seed: option({ flag: '--seed <n>', kind: 'int', help: 'seed of the task stream and the initialisation', schema: countOrZero, default: 0 }),
+  amplitude: option({ flag: '--amplitude <lo,hi>', kind: 'range', help: 'task amplitude A, uniform in [lo, hi] (one number: fixed)', schema: range, default: [0.1, 5] as [number, number] }),
+  phase: option({ flag: '--phase <lo,hi>', kind: 'range', help: 'task phase, uniform in [lo, hi]; numbers may use pi (e.g. 0,2pi)', schema: range, default: [0, Math.PI] as [number, number] }),
+  phases: option({ flag: '--phases <list>', kind: 'numbers', help: 'a discrete set of phases drawn with equal probability; replaces --phase (e.g. 0,pi)', schema: z.array(finite).min(1).nullable(), default: null as number[] | null }),
+  frequency: option({ flag: '--frequency <lo,hi>', kind: 'range', help: 'task angular frequency w, uniform in [lo, hi] (one number: fixed), in y = A sin(w x + phase)', schema: range.refine(([lo]) => lo > 0, 'must be greater than 0'), default: [1, 1] as [number, number] }),
+  xRange: option({ flag: '--x-range <lo,hi>', kind: 'range', help: 'inputs x are drawn from [lo, hi]', schema: strictRange, default: [-5, 5] as [number, number] }),
+  support: option({ flag: '--support <k>', kind: 'int', help: 'support points per task (K, the inner-loop data; daml: unlabeled source inputs drawn anew for each inner step)', schema: count, default: 10 }),
+  supportGrid: option({ flag: '--support-grid', kind: 'bool', help: 'support points on an evenly spaced grid over x-range instead of uniform draws', schema: z.boolean(), default: false }),
+  query: option({ flag: '--query <n>', kind: 'int', help: 'query points per task (the outer-loop data)', schema: count, default: 10 }),
+  queryGrid: option({ flag: '--query-grid', kind: 'bool', help: 'query points on an evenly spaced grid over x-range', schema: z.boolean(), default: false }),
+  loss: option({ flag: '--loss <name>', kind: 'enum', help: `task loss: ${LOSSES.join('|')}`, schema: z.enum(LOSSES), default: 'mse' as (typeof LOSSES)[number] }),
+  logEvery: option({ flag: '--log-every <n>', kind: 'int', help: 'iterations per point of the loss curve (mean meta-loss over the window)', schema: count, default: 10 }),
+  evalEvery: option({ flag: '--eval-every <n>', kind: 'int', help: 'iterations between validation evaluations (0: only at the end)', schema: countOrZero, default: 1000 }),
+  checkpointEvery: option({ flag: '--checkpoint-every <n>', kind: 'int', help: 'iterations between checkpoints (0: only at the end)', schema: countOrZero, default: 1000 }),
+  valTasks: option({ flag: '--val-tasks <n>', kind: 'int', help: 'fixed validation tasks (drawn from the seed, never trained on)', schema: taskCount, default: 100 }),
+  valSamples: option({ flag: '--val-samples <k>', kind: 'int', help: 'support points per validation task', schema: count, default: 10 }),
+  valUpdates: option({ flag: '--val-updates <n>', kind: 'int', help: "fine-tuning steps before the validation loss is measured (the algorithm's own fine-tuning)", schema: countOrZero, default: 5 }),
+};
+
+export type SharedKey = keyof typeof SHARED_OPTIONS;
+/** A config as every algorithm sees it: the shared options (and its name); an algorithm's own options come on top (algorithms/learner.ts). */
+export type SharedConfig = Values<typeof SHARED_OPTIONS> & { algo: string };
