@@ -15,7 +15,8 @@ import { clipByGlobalNorm, type SgdOptions } from '../core/adapt.js';
 import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, type Activation, type Params } from '../core/model.js';
 import { sourceInputValues } from '../core/tasks.js';
 import { count, option, rangeList } from '../options/option.js';
-import { autodiffSecondOrder, learner, TRAINING } from './learner.js';
+import { TRAINING } from '../options/shared.js';
+import { autodiffSecondOrder, learner } from './learner.js';
 
 export const damlOptions = {
   sourceRanges: option({

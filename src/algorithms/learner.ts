@@ -7,15 +7,7 @@ import { atZeroContext, forward, taskLosses, type Params } from '../core/model.j
 import type { Rng } from '../core/rng.js';
 import type { PointSet, SineTask } from '../core/tasks.js';
 import type { OptionTable, Values } from '../options/option.js';
-import type { SharedConfig, SharedKey } from '../options/shared.js';
-
-/** The options a learner may name in `uses`: the shared ones and the algorithm's name. */
-export type UsedKey = SharedKey | 'algo';
-
-/** Shared options every algorithm reads: the task family, the MLP, its fine-tuning and its validation. */
-export const ALWAYS_USED = ['description', 'algo', 'seed', 'hidden', 'activation', 'amplitude', 'phase', 'phases', 'frequency', 'xRange', 'loss', 'innerLr', 'valTasks', 'valSamples', 'valUpdates'] as const satisfies readonly UsedKey[];
-/** Shared options of every algorithm that trains: the loop and the meta-optimizer. */
-export const TRAINING = ['iterations', 'metaBatch', 'metaOptimizer', 'metaLr', 'metaLrFinal', 'metaLrSchedule', 'clipGrad', 'logEvery', 'evalEvery', 'checkpointEvery'] as const satisfies readonly UsedKey[];
+import type { SharedConfig, UsedKey } from '../options/shared.js';
 
 /** The config a learner sees: the shared options and its own. */
 export type LearnerConfig<Own extends OptionTable> = SharedConfig & Values<Own>;

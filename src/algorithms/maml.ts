@@ -17,8 +17,8 @@ import { backprop, hessianVectorProduct, sumOverTasks, type Backprop } from '../
 import type { Params } from '../core/model.js';
 import { subtractScaled } from '../core/ops.js';
 import { option, type Values } from '../options/option.js';
-import type { SharedConfig } from '../options/shared.js';
-import { autodiffSecondOrder, innerSgd, learner, TRAINING, type MetaBatch, type MetaGradient, type MetaState, type UsedKey } from './learner.js';
+import { TRAINING, type SharedConfig, type UsedKey } from '../options/shared.js';
+import { autodiffSecondOrder, innerSgd, learner, type MetaBatch, type MetaGradient, type MetaState } from './learner.js';
 
 export const GRADIENT_ROUTES = ['analytic', 'autodiff'] as const;
 

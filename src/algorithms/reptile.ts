@@ -12,7 +12,8 @@ import type { Params } from '../core/model.js';
 import type { Rng } from '../core/rng.js';
 import type { PointSet } from '../core/tasks.js';
 import { count, option } from '../options/option.js';
-import { innerSgd, learner, TRAINING } from './learner.js';
+import { TRAINING } from '../options/shared.js';
+import { innerSgd, learner } from './learner.js';
 
 export const reptileOptions = {
   innerBatch: option<number>({ flag: '--inner-batch <n>', kind: 'int', help: "points per inner minibatch (drawn without replacement from the task's support points)", schema: count, default: 10 }),

@@ -4,7 +4,8 @@
 // It learns the mean of the task family (about 0 everywhere) and adapts poorly.
 import * as tf from '@tensorflow/tfjs';
 import { backprop } from '../core/gradients.js';
-import { learner, TRAINING } from './learner.js';
+import { TRAINING } from '../options/shared.js';
+import { learner } from './learner.js';
 
 export const transfer = learner({
   uses: [...TRAINING, 'support', 'supportGrid'],

@@ -5,7 +5,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../base/errors.js';
 import { pageServer } from '../page/server.js';
+import { RUNS_FOLDER } from '../run/format.js';
 import type { Runner } from './output.js';
+import { onStopSignals } from './signals.js';
 
 export const DEFAULT_PORT = 8420;
 
@@ -15,7 +17,7 @@ export function registerServe(program: Command, run: Runner): void {
     .description('serve a local page where you click points of a wave and watch checkpoints fine-tune on them, in TensorFlow.js in the browser')
     .option('--port <n>', `port to listen on; 0 picks a free one (default: ${DEFAULT_PORT})`)
     .option('--host <address>', 'address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 makes the page and the checkpoints readable from the network)')
-    .option('--checkpoints <dir>', 'the folder of run directories the page lists (default: checkpoints)')
+    .option('--checkpoints <dir>', `the folder of run directories the page lists (default: ${RUNS_FOLDER})`)
     .action((flags: Record<string, unknown>) => run(() => serveCommand(flags)));
 }
 
@@ -29,7 +31,7 @@ function portOf(flag: unknown): number {
 async function serveCommand(flags: Record<string, unknown>): Promise<number> {
   const port = portOf(flags.port);
   const host = flags.host === undefined ? '127.0.0.1' : String(flags.host);
-  const checkpoints = resolve(flags.checkpoints === undefined ? 'checkpoints' : String(flags.checkpoints));
+  const checkpoints = resolve(flags.checkpoints === undefined ? RUNS_FOLDER : String(flags.checkpoints));
   if (flags.checkpoints !== undefined && !existsSync(checkpoints)) throw new UsageError(`--checkpoints ${flags.checkpoints}: no such folder`);
   const server = pageServer({ checkpoints });
   await new Promise<void>((done, fail) => {
@@ -42,12 +44,11 @@ async function serveCommand(flags: Record<string, unknown>): Promise<number> {
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   process.stdout.write(`metalearn serve: http://${shown}:${address.port}/ (runs of ${checkpoints}; Ctrl-C stops)\n`);
   await new Promise<void>((done) => {
-    const stop = () => {
+    const release = onStopSignals(() => {
+      release();
       server.close(() => done());
       server.closeAllConnections(); // the page's keep-alive connections
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    });
   });
   return 0;
 }

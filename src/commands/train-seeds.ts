@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 import { UsageError } from '../base/errors.js';
+import { meanAndSd } from '../core/stats.js';
 import { checkRunDir } from '../run/prepare.js';
 import { fmt, good, Output } from './output.js';
+import { exitCodeOf, onStopSignals, resumeCommand } from './signals.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/metalearn.js', import.meta.url));
 
@@ -49,9 +51,65 @@ interface SeedRun {
   total: number;
 }
 
+type Bars = cliProgress.MultiBar | null;
+
+/** Trains one seed's run in a `metalearn train` process of its own, following its JSON events; resolves when it exits. */
+function runSeed(r: SeedRun, argv: string[], stem: string, out: Output, bars: Bars): Promise<void> {
+  return new Promise<void>((resolve) => {
+    // detached: a process group of its own, so that a terminal's Ctrl-C reaches the sweep alone and each
+    // seed gets the signal once, forwarded (a second signal makes a train leave without its checkpoint)
+    const child = spawn(process.execPath, [CLI, 'train', ...childArgs(argv, r.seed, `${stem}-${r.seed}`)], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    r.child = child;
+    const bar = bars?.create(1, 0, { name: `seed ${r.seed}`.padEnd(8), loss: '-', val: '-' });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let event: Record<string, unknown>;
+      try {
+        event = JSON.parse(line);
+      } catch {
+        return;
+      }
+      out.event({ ...event, seed: r.seed });
+      if (event.event === 'start') {
+        r.total = (event.config as { iterations: number }).iterations;
+        bar?.setTotal(r.total);
+        bar?.update(Number(event.iteration));
+      } else if (event.event === 'progress') bar?.update(Number(event.iteration), { loss: fmt(event.metaLoss as number) });
+      else if (event.event === 'validation') bar?.update({ val: fmt((event as { after: number }).after) });
+      else if (event.event === 'end') {
+        r.iteration = Number(event.iteration);
+        r.stopped = event.stopped === true;
+        r.validation = (event.validation as SeedRun['validation']) ?? undefined;
+      }
+    });
+    child.on('close', (code) => {
+      r.code = code;
+      if (code !== 0) r.error = stderr.trim().split('\n').at(-1) || 'no message';
+      bar?.stop();
+      resolve();
+    });
+  });
+}
+
+/** How each seed ended, and the spread of the finished runs' validation losses. */
+function summarize(runs: SeedRun[], out: Output): void {
+  for (const r of runs) {
+    if (r.code === undefined) out.info(`seed ${r.seed}: not started (stopped)`);
+    else if (r.stopped) out.info(`seed ${r.seed}: stopped at iteration ${r.iteration}, its checkpoint written; resume with: ${resumeCommand(r.dir)}`);
+    else if (r.code === 0) out.info(`seed ${r.seed}: ${good('done')} at iteration ${r.iteration}, validation MSE ${fmt(r.validation?.before)} before, ${fmt(r.validation?.after)} after: ${r.dir}`);
+    else out.error(`seed ${r.seed}: exit ${r.code}: ${r.error}`);
+  }
+  const done = runs.filter((r) => r.code === 0 && r.validation);
+  if (done.length > 1) {
+    const { mean, sd } = meanAndSd(done.map((r) => r.validation!.after));
+    out.info(`validation MSE after fine-tuning over ${done.length} seeds: ${fmt(mean)} +- ${fmt(sd)} (sd); evaluate them together: npx metalearn eval ${done.map((r) => `--checkpoint ${r.dir}`).join(' ')}`);
+  }
+}
+
 /**
- * Trains one run per seed. argv: the train command's own arguments (after `train`); stem: the runs'
- * name, each run being <stem>-<seed> under outDir.
+ * Trains one run per seed, as many at a time as jobs. argv: the train command's own arguments (after `train`);
+ * stem: the runs' name, each run being <stem>-<seed> under outDir.
  */
 export async function sweep(o: { argv: string[]; seeds: number[]; jobs: number | undefined; stem: string; outDir: string; force: boolean; out: Output }): Promise<number> {
   const runs: SeedRun[] = o.seeds.map((seed) => ({ seed, dir: join(o.outDir, `${o.stem}-${seed}`), iteration: 0, total: 0 }));
@@ -60,73 +118,22 @@ export async function sweep(o: { argv: string[]; seeds: number[]; jobs: number |
   o.out.info(`${chalk.bold('metalearn train')} ${runs.length} seeds (${o.seeds.join(', ')}), ${jobs} at a time -> ${runs.map((r) => r.dir).join(', ')}`);
   const bars = !o.out.mode.quiet && !o.out.mode.json && process.stderr.isTTY ? new cliProgress.MultiBar({ format: `{name} ${chalk.cyan('{bar}')} {value}/{total} it | meta-loss {loss} | val {val}`, hideCursor: true, fps: 5 }, cliProgress.Presets.shades_classic) : null;
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const release = onStopSignals((signal) => {
     stopping = true; // no new runs; the running ones checkpoint and stop
     for (const r of runs) r.child?.kill(signal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const runOne = (r: SeedRun) =>
-    new Promise<void>((resolve) => {
-      // detached: a process group of its own, so that a terminal's Ctrl-C reaches this process alone and each
-      // seed gets the signal once, from onSignal (a second signal makes a train leave without its checkpoint)
-      const child = spawn(process.execPath, [CLI, 'train', ...childArgs(o.argv, r.seed, `${o.stem}-${r.seed}`)], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
-      r.child = child;
-      const bar = bars?.create(1, 0, { name: `seed ${r.seed}`.padEnd(8), loss: '-', val: '-' });
-      let stderr = '';
-      child.stderr!.on('data', (d) => (stderr += d));
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        let event: Record<string, unknown>;
-        try {
-          event = JSON.parse(line);
-        } catch {
-          return;
-        }
-        o.out.event({ ...event, seed: r.seed });
-        if (event.event === 'start') {
-          r.total = (event.config as { iterations: number }).iterations;
-          bar?.setTotal(r.total);
-          bar?.update(Number(event.iteration));
-        } else if (event.event === 'progress') bar?.update(Number(event.iteration), { loss: fmt(event.metaLoss as number) });
-        else if (event.event === 'validation') bar?.update({ val: fmt((event as { after: number }).after) });
-        else if (event.event === 'end') {
-          r.iteration = Number(event.iteration);
-          r.stopped = event.stopped === true;
-          r.validation = (event.validation as SeedRun['validation']) ?? undefined;
-        }
-      });
-      child.on('close', (code) => {
-        r.code = code;
-        if (code !== 0) r.error = stderr.trim().split('\n').at(-1) || 'no message';
-        bar?.stop();
-        resolve();
-      });
-    });
+  });
   try {
     const queue = [...runs];
     await Promise.all(
       Array.from({ length: jobs }, async () => {
-        for (let r = queue.shift(); r && !stopping; r = queue.shift()) await runOne(r);
+        for (let r = queue.shift(); r && !stopping; r = queue.shift()) await runSeed(r, o.argv, o.stem, o.out, bars);
       }),
     );
   } finally {
     bars?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    release();
   }
-  for (const r of runs) {
-    if (r.code === undefined) o.out.info(`seed ${r.seed}: not started (stopped)`);
-    else if (r.stopped) o.out.info(`seed ${r.seed}: stopped at iteration ${r.iteration}, its checkpoint written; resume with: npx metalearn train --resume ${r.dir}`);
-    else if (r.code === 0) o.out.info(`seed ${r.seed}: ${good('done')} at iteration ${r.iteration}, validation MSE ${fmt(r.validation?.before)} before, ${fmt(r.validation?.after)} after: ${r.dir}`);
-    else o.out.error(`seed ${r.seed}: exit ${r.code}: ${r.error}`);
-  }
-  const done = runs.filter((r) => r.code === 0 && r.validation);
-  if (done.length > 1) {
-    const after = done.map((r) => r.validation!.after);
-    const mean = after.reduce((a, b) => a + b, 0) / after.length;
-    const sd = Math.sqrt(after.reduce((a, v) => a + (v - mean) ** 2, 0) / (after.length - 1));
-    o.out.info(`validation MSE after fine-tuning over ${done.length} seeds: ${fmt(mean)} +- ${fmt(sd)} (sd); evaluate them together: npx metalearn eval ${done.map((r) => `--checkpoint ${r.dir}`).join(' ')}`);
-  }
+  summarize(runs, o.out);
   const failed = runs.find((r) => r.code !== undefined && r.code !== 0);
-  return failed ? failed.code ?? 1 : stopping ? 130 : 0;
+  return failed ? (failed.code ?? 1) : stopping ? exitCodeOf('SIGINT') : 0;
 }

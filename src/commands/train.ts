@@ -6,22 +6,25 @@ import { helpFor, parseOptions, resolveConfig, TRAIN_OPTIONS, type OptionKey, ty
 import { readConfigFile } from '../config/file.js';
 import { UsageError } from '../base/errors.js';
 import { flagValues } from '../options/option.js';
+import { RUNS_FOLDER } from '../run/format.js';
 import { checkRunDir } from '../run/prepare.js';
-import { train } from '../train/loop.js';
+import { train, type Progress, type TrainOptions, type TrainResult } from '../train/loop.js';
 import { dim, fmt, good, heading, Output, type Runner } from './output.js';
-import { parseSeeds, sweep } from './train-seeds.js';
+import type { Runtime } from '../kernels/backend.js';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
+import { exitCodeOf, onStopSignals, resumeCommand, type StopSignal } from './signals.js';
+import { parseSeeds, sweep } from './train-seeds.js';
 
 export function registerTrain(program: Command, run: Runner): void {
-  const cmd = program.command('train').description('meta-train an MLP on sine-wave tasks; writes checkpoints/<name>/ (model, state, loss curve)');
+  const cmd = program.command('train').description(`meta-train an MLP on sine-wave tasks; writes ${RUNS_FOLDER}/<name>/ (model, state, loss curve)`);
   cmd.option('--config <file>', 'JSON config file (flags override its values)');
   for (const [key, spec] of Object.entries(TRAIN_OPTIONS)) {
     cmd.option(spec.flag, helpFor(key as OptionKey));
     if (spec.kind === 'bool') cmd.option(`--no-${spec.flag.slice(2)}`, `turn off ${spec.flag}`);
   }
   cmd
-    .option('--name <dir>', 'run directory under checkpoints/ (default: <config-or-algo>-<seed>)')
-    .option('--out-dir <dir>', 'parent folder of run directories', 'checkpoints')
+    .option('--name <dir>', `run directory under ${RUNS_FOLDER}/ (default: <config-or-algo>-<seed>)`)
+    .option('--out-dir <dir>', 'parent folder of run directories', RUNS_FOLDER)
     .option('--resume <run-dir>', 'continue the run saved in this directory')
     .option('--force', 'replace an existing run directory')
     .option('--seeds <list>', 'train the same config under each of these seeds (e.g. 0,1,2), in <name>-<seed>, as many at a time as --jobs; one progress display')
@@ -32,95 +35,109 @@ export function registerTrain(program: Command, run: Runner): void {
     .action((flags: Record<string, unknown>) => run(() => trainCommand(flags)));
 }
 
+/** What a train command line asks for: a new run with its config, or a resume with the changes asked for, in runDir. */
+type Request = Pick<TrainOptions, 'runDir' | 'config' | 'resume' | 'force'>;
+
+/** The run a command line asks for, checked before the backend starts and anything is printed. */
+function requestOf(flags: Record<string, unknown>, fromFile: Partial<TrainConfig>, fromFlags: Record<string, unknown>): Request {
+  const resumeDir = flags.resume as string | undefined;
+  if (resumeDir) {
+    if (flags.force || flags.name) throw new UsageError('--resume continues its own directory: drop --force and --name');
+    return { runDir: resumeDir, resume: { ...fromFile, ...parseOptions(fromFlags, 'options') } };
+  }
+  const config = resolveConfig(fromFile, fromFlags, flags.config ? `options (with config ${flags.config})` : 'options');
+  const runDir = join(String(flags.outDir), flags.name === undefined ? `${defaultStem(flags, config)}-${config.seed}` : runName(flags.name));
+  checkRunDir(runDir, Boolean(flags.force));
+  return { runDir, config, force: Boolean(flags.force) };
+}
+
 async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   const out = new Output({ quiet: Boolean(flags.quiet), json: Boolean(flags.json) });
   const requestedRuntime = runtimeChoice(flags);
   const fromFlags = flagValues(TRAIN_OPTIONS, flags);
   const fromFile = flags.config ? readConfigFile(String(flags.config)) : {};
-  const resumeDir = flags.resume as string | undefined;
   if (flags.seeds !== undefined) return seedsCommand(flags, fromFile, fromFlags, out);
-  let config: TrainConfig | undefined;
-  let changes: Partial<TrainConfig> | undefined;
-  let runDir: string;
-  if (resumeDir) {
-    if (flags.force || flags.name) throw new UsageError('--resume continues its own directory: drop --force and --name');
-    changes = { ...fromFile, ...parseOptions(fromFlags, 'options') };
-    runDir = resumeDir;
-  } else {
-    config = resolveConfig(fromFile, fromFlags, flags.config ? `options (with config ${flags.config})` : 'options');
-    runDir = join(String(flags.outDir), flags.name === undefined ? `${defaultStem(flags, config)}-${config.seed}` : runName(flags.name));
-    checkRunDir(runDir, Boolean(flags.force)); // before the backend starts and anything is printed
-  }
+  const request = requestOf(flags, fromFile, fromFlags);
   const running = await startRuntime(requestedRuntime);
   if (running.note) out.info(dim(`note: ${running.note}; using TF.js's built-in kernels`));
-
-  let bar: ReturnType<Output['progressBar']> = null;
-  let stopSignal: NodeJS.Signals | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopSignal) process.exit(signal === 'SIGINT' ? 130 : 143); // a second Ctrl-C: leave now
+  const display = new TrainDisplay(out, running, request);
+  let stopSignal: StopSignal | null = null;
+  const release = onStopSignals((signal) => {
+    if (stopSignal) process.exit(exitCodeOf(signal)); // a second Ctrl-C: leave now
     stopSignal = signal;
-    bar?.stop(); // the bar would overwrite the message
-    out.info(`${signal}: finishing the current iteration and writing a checkpoint (again to quit at once)`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const started = Date.now();
-  let startIteration = 0;
-  let lastVal = '-';
-  let resolved: TrainConfig | undefined;
+    display.stopping(signal);
+  });
   try {
-    const result = await train({
-      runDir,
-      config,
-      resume: changes,
-      force: Boolean(flags.force),
-      shouldStop: () => stopSignal !== null,
-      onStart: (s) => {
-        resolved = s.config;
-        startIteration = s.iteration;
-        const c = s.config;
-        out.info(`${heading('metalearn train')} ${c.algo} on ${describeRuntime(running)} -> ${runDir}${resumeDir ? ` (resuming at iteration ${s.iteration})` : ''}`);
-        out.info(
-          dim(
-            `  ${s.total} iterations, meta-batch ${c.metaBatch}, ${c.innerSteps} inner step(s) at ${c.innerLr}, ` +
-              `${c.metaOptimizer} ${c.metaLr}, MLP 1-${c.hidden.join('-')}-1 ${c.activation}, K=${c.support}, loss ${c.loss}, seed ${c.seed}`,
-          ),
-        );
-        if (s.trainedOn !== null && s.trainedOn !== running.backend) {
-          out.info(`note: the run was trained on ${s.trainedOn} and continues on ${running.backend}: it will not match an uninterrupted run bit for bit`);
-        }
-        out.event({ event: 'start', runDir, backend: running.backend, kernels: running.kernels, iteration: s.iteration, config: c });
-        bar = out.progressBar(s.total);
-        bar?.start(s.total, s.iteration, { loss: '-', val: lastVal, rate: '-' });
-      },
-      onProgress: (p) => {
-        const rate = (p.iteration - startIteration) / Math.max(1e-3, (Date.now() - started) / 1000);
-        if (p.validation) lastVal = fmt(p.validation.after);
-        bar?.update(p.iteration, { loss: fmt(p.metaLoss), val: lastVal, rate: rate.toFixed(0) });
-        if (p.validation) out.event({ event: 'validation', ...p.validation });
-        if (p.logged) out.event({ event: 'progress', iteration: p.iteration, metaLoss: p.metaLoss });
-      },
-    });
-    (bar as ReturnType<Output['progressBar']>)?.stop();
+    const result = await train({ ...request, shouldStop: () => stopSignal !== null, onStart: (s) => display.start(s), onProgress: (p) => display.progress(p) });
+    display.end(result, flags.backend === 'auto' ? undefined : running.backend);
+    return result.stopped ? exitCodeOf(stopSignal ?? 'SIGINT') : 0;
+  } finally {
+    display.close();
+    release();
+  }
+}
+
+/** What train prints as it goes: a header, a progress bar on a terminal (JSON events with --json), and how it ended. */
+class TrainDisplay {
+  private bar: ReturnType<Output['progressBar']> = null;
+  private started = Date.now();
+  private startIteration = 0;
+  private lastVal = '-';
+  private config: TrainConfig | null = null;
+
+  constructor(
+    private readonly out: Output,
+    private readonly running: Runtime,
+    private readonly request: Request,
+  ) {}
+
+  start(s: Parameters<NonNullable<TrainOptions['onStart']>>[0]): void {
+    const { out, request } = this;
+    const c = (this.config = s.config);
+    this.startIteration = s.iteration;
+    out.info(`${heading('metalearn train')} ${c.algo} on ${describeRuntime(this.running)} -> ${request.runDir}${request.resume ? ` (resuming at iteration ${s.iteration})` : ''}`);
+    out.info(dim(`  ${s.total} iterations, meta-batch ${c.metaBatch}, ${c.innerSteps} inner step(s) at ${c.innerLr}, ${c.metaOptimizer} ${c.metaLr}, MLP 1-${c.hidden.join('-')}-1 ${c.activation}, K=${c.support}, loss ${c.loss}, seed ${c.seed}`));
+    const { backend, kernels } = this.running;
+    if (s.trainedOn !== null && s.trainedOn !== backend) out.info(`note: the run was trained on ${s.trainedOn} and continues on ${backend}: it will not match an uninterrupted run bit for bit`);
+    out.event({ event: 'start', runDir: request.runDir, backend, kernels, iteration: s.iteration, config: c });
+    this.bar = out.progressBar(s.total);
+    this.bar?.start(s.total, s.iteration, { loss: '-', val: this.lastVal, rate: '-' });
+  }
+
+  progress(p: Progress): void {
+    const rate = (p.iteration - this.startIteration) / Math.max(1e-3, (Date.now() - this.started) / 1000);
+    if (p.validation) this.lastVal = fmt(p.validation.after);
+    this.bar?.update(p.iteration, { loss: fmt(p.metaLoss), val: this.lastVal, rate: rate.toFixed(0) });
+    if (p.validation) this.out.event({ event: 'validation', ...p.validation });
+    if (p.logged) this.out.event({ event: 'progress', iteration: p.iteration, metaLoss: p.metaLoss });
+  }
+
+  stopping(signal: StopSignal): void {
+    this.bar?.stop(); // the bar would overwrite the message
+    this.out.info(`${signal}: finishing the current iteration and writing a checkpoint (again to quit at once)`);
+  }
+
+  /** How the run ended; backend: the one to resume on, when one was asked for. */
+  end(result: TrainResult, backend: string | undefined): void {
+    const { out } = this;
+    this.bar?.stop();
     const val = result.curve.validation.at(-1);
-    out.event({ event: 'end', runDir, iteration: result.iteration, stopped: result.stopped, validation: val ?? null });
+    out.event({ event: 'end', runDir: result.runDir, iteration: result.iteration, stopped: result.stopped, validation: val ?? null });
     if (result.stopped) {
-      out.info(`checkpoint written at iteration ${result.iteration}: ${runDir}`);
-      // the same backend, or the resumed run would not match an uninterrupted one bit for bit
-      out.info(`resume with: npx metalearn train --resume ${runDir}${flags.backend === 'auto' ? '' : ` --backend ${running.backend}`}`);
-      return stopSignal === 'SIGTERM' ? 143 : 130;
+      out.info(`checkpoint written at iteration ${result.iteration}: ${result.runDir}`);
+      out.info(`resume with: ${resumeCommand(result.runDir, backend)}`);
+      return;
     }
-    const c = resolved!;
+    const c = this.config!;
     out.info(
-      `${good('done')}: ${result.iteration - startIteration} iterations in ${((Date.now() - started) / 1000).toFixed(1)} s (${result.iteration} in all); ` +
+      `${good('done')}: ${result.iteration - this.startIteration} iterations in ${((Date.now() - this.started) / 1000).toFixed(1)} s (${result.iteration} in all); ` +
         `validation MSE ${fmt(val?.before)} before, ${fmt(val?.after)} after ${c.valUpdates} step(s) (${c.valTasks} tasks, K=${c.valSamples})`,
     );
-    out.info(`checkpoint: ${runDir}  (evaluate: npx metalearn eval --checkpoint ${runDir})`);
-    return 0;
-  } finally {
-    (bar as ReturnType<Output['progressBar']>)?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    out.info(`checkpoint: ${result.runDir}  (evaluate: npx metalearn eval --checkpoint ${result.runDir})`);
+  }
+
+  close(): void {
+    this.bar?.stop();
   }
 }
 

@@ -3,11 +3,10 @@
 // the defaults, an algorithm's defaults, a config file and flags; and what --resume may change.
 import { z } from 'zod';
 import { ALGORITHM_OPTIONS, ALGORITHMS, learnerOf, type Algorithm } from '../algorithms/index.js';
-import { ALWAYS_USED } from '../algorithms/learner.js';
 import { UsageError } from '../base/errors.js';
 import { MAX_PARAMS, MAX_POINTS, MAX_TASK_WEIGHTS } from '../options/limits.js';
 import { checkSome, defaultsOf, describeIssues, objectOf, option, optionName, showValue, type Values } from '../options/option.js';
-import { SHARED_OPTIONS } from '../options/shared.js';
+import { ALWAYS_USED, SHARED_OPTIONS } from '../options/shared.js';
 
 /** The algorithm of a run: one of the registry's (algorithms/index.ts). */
 const ALGO = option({ flag: '--algo <name>', kind: 'enum', help: `meta-learning algorithm: ${ALGORITHMS.join('|')}`, schema: z.enum(ALGORITHMS), default: 'maml' as Algorithm });

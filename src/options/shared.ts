@@ -1,6 +1,7 @@
 // The options every algorithm shares: the task family, the MLP, the inner loop, the meta-optimizer,
-// logging, validation and checkpoints. Adding a shared option is one entry here (and its name in the
-// `uses` of the algorithms that read it, algorithms/learner.ts).
+// logging, validation and checkpoints; and which algorithms read them. Adding a shared option is this
+// file alone: its entry in SHARED_OPTIONS, and its key in ALWAYS_USED (every algorithm reads it) or
+// TRAINING (every algorithm that trains); an option only some algorithms read is named in their `uses`.
 import { z } from 'zod';
 import { ACTIVATIONS, LOSSES } from '../core/model.js';
 import { META_LR_SCHEDULES, META_OPTIMIZERS } from '../core/optim.js';
@@ -47,5 +48,12 @@ export const SHARED_OPTIONS = {
 };
 
 export type SharedKey = keyof typeof SHARED_OPTIONS;
+/** The options a learner may name in its `uses`: the shared ones and the algorithm's name. */
+export type UsedKey = SharedKey | 'algo';
+
+/** Shared options every algorithm reads: the task family, the MLP, its fine-tuning and its validation. */
+export const ALWAYS_USED = ['description', 'algo', 'seed', 'hidden', 'activation', 'amplitude', 'phase', 'phases', 'frequency', 'xRange', 'loss', 'innerLr', 'valTasks', 'valSamples', 'valUpdates'] as const satisfies readonly UsedKey[];
+/** Shared options of every algorithm that trains: the loop and the meta-optimizer. */
+export const TRAINING = ['iterations', 'metaBatch', 'metaOptimizer', 'metaLr', 'metaLrFinal', 'metaLrSchedule', 'clipGrad', 'logEvery', 'evalEvery', 'checkpointEvery'] as const satisfies readonly UsedKey[];
 /** A config as every algorithm sees it: the shared options (and its name); an algorithm's own options come on top (algorithms/learner.ts). */
 export type SharedConfig = Values<typeof SHARED_OPTIONS> & { algo: string };

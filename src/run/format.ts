@@ -249,18 +249,18 @@ function readTopology(json: LayersModelJson, where: string): { inputs: number; h
   return { inputs, hidden: units.slice(0, -1), activation };
 }
 
-/** Reads one committed checkpoint (or a plain layers model) and checks all of it, every size and shape before the big reads. */
-export function parseRun(files: RunFiles): Run {
-  const { dir } = files;
-  const where = `checkpoint ${files.path(MODEL_FILE)}`;
-  const json = readRunJson(files, MODEL_FILE, `checkpoint ${dir}`) as LayersModelJson;
-  const meta = json.userDefinedMetadata?.metalearn ?? null;
+/** Refuses a model.json of another format than this metalearn's, saying what to do. */
+function checkFormat(meta: Partial<Metadata> | null, where: string, dir: string): void {
   if (meta && typeof meta.formatVersion === 'number' && meta.formatVersion > FORMAT_VERSION) {
     throw new UsageError(`${where}: written by a newer metalearn (format ${meta.formatVersion}; this metalearn reads format ${FORMAT_VERSION}): upgrade metalearn`);
   }
   if (meta && meta.formatVersion !== FORMAT_VERSION) {
     throw new UsageError(`${where}: written in format ${meta.formatVersion} by metalearn ${meta.metalearnVersion ?? '0.1'}: convert it with \`npx metalearn upgrade ${dir}\``);
   }
+}
+
+/** The MLP a model.json describes, its weights manifest checked against its topology; the weights file it names. */
+function readModel(json: LayersModelJson, where: string) {
   const { inputs, hidden, activation } = readTopology(json, where);
   const shapes = paramShapes(hidden, inputs);
   const total = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
@@ -274,45 +274,63 @@ export function parseRun(files: RunFiles): Run {
   });
   const paths = json.weightsManifest?.flatMap((g) => g.paths ?? []) ?? [];
   if (paths.length !== 1) throw new UsageError(`${where}: expected one weights file, found ${paths.length}`);
-  let info: RunInfo | null = null;
-  let groups: [string, number[][]][] = [];
-  if (meta) {
-    const config = validateConfig(meta.config, `${where} (userDefinedMetadata)`);
-    if (config.hidden.join(',') !== hidden.join(',') || config.activation !== activation || inputWidth(config) !== inputs) {
-      const widths = inputWidth(config) === inputs ? '' : `, ${inputWidth(config)} inputs; the topology takes ${inputs}`;
-      throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}${widths}) does not match its topology`);
-    }
-    const files = meta.files;
-    if (!Number.isInteger(meta.iteration) || (meta.iteration as number) < 0 || typeof files?.state !== 'string' || typeof files.curve !== 'string') throw new UsageError(`${where}: its metalearn metadata is incomplete (damaged or not written by metalearn)`);
-    info = { iteration: meta.iteration as number, config, backend: String(meta.backend), kernels: meta.kernels === 'simd' ? 'simd' : 'builtin', metalearnVersion: String(meta.metalearnVersion) };
-    groups = Object.entries(learnerOf(config.algo).extras?.(config) ?? {}).map(([name, g]) => [name, g.shapes]);
-    if (groups.length > 0 && typeof files.extras !== 'string') throw new UsageError(`${where}: ${config.algo} keeps its learned tensors in an extras file, and none is named`);
+  return { inputs, hidden, activation, shapes, total, weightsFile: paths[0].replace(/^\.\//, '') };
+}
+
+/** What metalearn's metadata says of a run, checked against its topology; and the shapes of its learner's extras, by group. */
+function readInfo(meta: Partial<Metadata>, where: string, model: { inputs: number; hidden: number[]; activation: Activation }): { info: RunInfo; files: Metadata['files']; groups: [string, number[][]][] } {
+  const config = validateConfig(meta.config, `${where} (userDefinedMetadata)`);
+  if (config.hidden.join(',') !== model.hidden.join(',') || config.activation !== model.activation || inputWidth(config) !== model.inputs) {
+    const widths = inputWidth(config) === model.inputs ? '' : `, ${inputWidth(config)} inputs; the topology takes ${model.inputs}`;
+    throw new UsageError(`${where}: its config (hidden ${config.hidden}, ${config.activation}${widths}) does not match its topology`);
   }
-  if (!meta && inputs !== 1) throw new UsageError(`${where}: a layers model without metalearn metadata must take one input (x), not ${inputs}`);
-  const name = (path: string) => path.replace(/^\.\//, '');
-  const weights = split(readFloats(files, name(paths[0]), total, `checkpoint ${dir}`), shapes);
-  if (!meta || !info) return { dir, inputs, hidden, activation, weights, info: null, extras: {}, resume: null, curve: null };
-  const extraShapes = groups.flatMap(([, s]) => s);
-  const extraFloats = extraShapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
-  const extraValues = groups.length ? split(readFloats(files, meta.files!.extras!, extraFloats, `checkpoint ${dir}`), extraShapes) : [];
+  const files = meta.files;
+  if (!Number.isInteger(meta.iteration) || (meta.iteration as number) < 0 || typeof files?.state !== 'string' || typeof files.curve !== 'string') throw new UsageError(`${where}: its metalearn metadata is incomplete (damaged or not written by metalearn)`);
+  const info: RunInfo = { iteration: meta.iteration as number, config, backend: String(meta.backend), kernels: meta.kernels === 'simd' ? 'simd' : 'builtin', metalearnVersion: String(meta.metalearnVersion) };
+  const groups = Object.entries(learnerOf(config.algo).extras?.(config) ?? {}).map(([name, g]): [string, number[][]] => [name, g.shapes]);
+  if (groups.length > 0 && typeof files.extras !== 'string') throw new UsageError(`${where}: ${config.algo} keeps its learned tensors in an extras file, and none is named`);
+  return { info, files, groups };
+}
+
+/** The learner's extras by group, from their file. */
+function readExtras(files: RunFiles, name: string | undefined, groups: [string, number[][]][]): Run['extras'] {
+  const shapes = groups.flatMap(([, s]) => s);
+  const floats = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  const values = groups.length ? split(readFloats(files, name!, floats, `checkpoint ${files.dir}`), shapes) : [];
   let offset = 0;
-  const extras = Object.fromEntries(groups.map(([group, s]) => [group, s.map((shape) => ({ shape, values: extraValues[offset++] }))]));
-  const stateWhere = `checkpoint ${files.path(meta.files!.state)}`;
-  const state = parseShape(resumeShape, readRunJson(files, meta.files!.state, `checkpoint ${dir}`), stateWhere);
-  const resume: ResumeState = {
-    ...state,
-    optimizer: {
-      step: state.optimizer.step,
-      slots: state.optimizer.slots.map((s) => {
-        const bytes = fromBase64(s.data);
-        if (!bytes) throw new UsageError(`${stateWhere}: optimizer slot ${s.name} is not base64 (damaged or not written by metalearn)`);
-        if (bytes.length !== s.shape.reduce((a, b) => a * b, 1) * 4) throw new UsageError(`${stateWhere}: optimizer slot ${s.name}: ${bytes.length} bytes for shape [${s.shape}]`);
-        return { name: s.name, shape: s.shape, values: new Float32Array(bytes.buffer) };
-      }),
-    },
-  };
-  const curve = parseCurve(readRunJson(files, meta.files!.curve, `checkpoint ${dir}`), `checkpoint ${files.path(meta.files!.curve)}`);
-  return { dir, inputs, hidden, activation, weights, info, extras, resume, curve };
+  return Object.fromEntries(groups.map(([group, s]) => [group, s.map((shape) => ({ shape, values: values[offset++] }))]));
+}
+
+/** What a resume needs, from the state file: its optimizer slots decoded and checked. */
+function readResume(files: RunFiles, name: string): ResumeState {
+  const where = `checkpoint ${files.path(name)}`;
+  const state = parseShape(resumeShape, readRunJson(files, name, `checkpoint ${files.dir}`), where);
+  const slots = state.optimizer.slots.map((s) => {
+    const bytes = fromBase64(s.data);
+    if (!bytes) throw new UsageError(`${where}: optimizer slot ${s.name} is not base64 (damaged or not written by metalearn)`);
+    if (bytes.length !== s.shape.reduce((a, b) => a * b, 1) * 4) throw new UsageError(`${where}: optimizer slot ${s.name}: ${bytes.length} bytes for shape [${s.shape}]`);
+    return { name: s.name, shape: s.shape, values: new Float32Array(bytes.buffer) };
+  });
+  return { ...state, optimizer: { step: state.optimizer.step, slots } };
+}
+
+/** Reads one committed checkpoint (or a plain layers model) and checks all of it, every size and shape before the big reads. */
+export function parseRun(files: RunFiles): Run {
+  const { dir } = files;
+  const where = `checkpoint ${files.path(MODEL_FILE)}`;
+  const json = readRunJson(files, MODEL_FILE, `checkpoint ${dir}`) as LayersModelJson;
+  const meta = json.userDefinedMetadata?.metalearn ?? null;
+  checkFormat(meta, where, dir);
+  const model = readModel(json, where);
+  const { inputs, hidden, activation } = model;
+  const described = meta && readInfo(meta, where, model);
+  if (!meta && inputs !== 1) throw new UsageError(`${where}: a layers model without metalearn metadata must take one input (x), not ${inputs}`);
+  const weights = split(readFloats(files, model.weightsFile, model.total, `checkpoint ${dir}`), model.shapes);
+  if (!described) return { dir, inputs, hidden, activation, weights, info: null, extras: {}, resume: null, curve: null };
+  const extras = readExtras(files, described.files.extras, described.groups);
+  const resume = readResume(files, described.files.state);
+  const curve = parseCurve(readRunJson(files, described.files.curve, `checkpoint ${dir}`), `checkpoint ${files.path(described.files.curve)}`);
+  return { dir, inputs, hidden, activation, weights, info: described.info, extras, resume, curve };
 }
 
 /** A run's MLP and extras as tensors, for evaluation. */

@@ -59,11 +59,54 @@ function alive(owner: Owner, path: string, me: Owner): boolean {
   }
 }
 
+/** Moves a stale lock aside, and puts back whatever was moved if it was not the stale one (another process had just taken it over). */
+function removeStale(dir: string, path: string, stale: Owner): void {
+  const aside = join(dir, `.${LOCK_FILE}.stale.${process.pid}.tmp`);
+  try {
+    renameSync(path, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  const moved = readOwner(aside);
+  if (moved && moved.token !== stale.token) {
+    try {
+      linkSync(aside, path); // another process had just taken it over: its lock goes back
+    } catch {
+      // a third one took it meanwhile; the second finds out at its next check()
+    }
+  }
+  rmSync(aside, { force: true });
+}
+
+/** Links the complete temporary lock tmp into place at path, taking over a stale lock; throws a UsageError naming a living holder. */
+function link(dir: string, path: string, tmp: string, me: Owner): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      linkSync(tmp, path);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (attempt > 10 || (code !== 'EEXIST' && code !== 'ENOENT')) throw e;
+      if (code === 'ENOENT') {
+        writeFileSync(tmp, JSON.stringify(me)); // the holder cleaned its directory of temporaries, ours included
+        continue;
+      }
+    }
+    const owner = readOwner(path);
+    if (owner === null) continue; // released meanwhile
+    if (alive(owner, path, me)) {
+      throw new UsageError(`${dir} is being trained by process ${owner.pid} on ${owner.host} (since ${owner.since}): wait for it to finish, or stop it first (if no such process trains it, delete ${path})`);
+    }
+    removeStale(dir, path, owner);
+  }
+}
+
 /** Takes the lock of a run directory, or throws a UsageError naming the process that holds it. */
 export function lockRunDir(dir: string): RunLock {
   const path = join(dir, LOCK_FILE);
   const me: Owner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex'), since: new Date().toISOString() };
-  const tmp = join(dir, `.${LOCK_FILE}.${process.pid}.tmp`); // the pattern of fsutil's temporaries: a later writer removes it if this one is killed
+  const tmp = join(dir, `.${LOCK_FILE}.${process.pid}.tmp`); // the pattern of base/files.ts's temporaries: a later writer removes it if this one is killed
   try {
     writeFileSync(tmp, JSON.stringify(me));
   } catch (e) {
@@ -71,41 +114,7 @@ export function lockRunDir(dir: string): RunLock {
     throw new RunError(`cannot take the lock of ${dir}: ${describeFsError(e)}`);
   }
   try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(tmp, path);
-        break;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (attempt > 10 || (code !== 'EEXIST' && code !== 'ENOENT')) throw e;
-        if (code === 'ENOENT') {
-          writeFileSync(tmp, JSON.stringify(me)); // the holder cleaned its directory of temporaries, ours included
-          continue;
-        }
-      }
-      const owner = readOwner(path);
-      if (owner === null) continue; // released meanwhile
-      if (alive(owner, path, me)) {
-        throw new UsageError(`${dir} is being trained by process ${owner.pid} on ${owner.host} (since ${owner.since}): wait for it to finish, or stop it first (if no such process trains it, delete ${path})`);
-      }
-      // stale: move it aside, and put back whatever was moved if it was not the stale lock
-      const aside = join(dir, `.${LOCK_FILE}.stale.${process.pid}.tmp`);
-      try {
-        renameSync(path, aside);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw e;
-      }
-      const moved = readOwner(aside);
-      if (moved && moved.token !== owner.token) {
-        try {
-          linkSync(aside, path); // another process had just taken it over: its lock goes back
-        } catch {
-          // a third one took it meanwhile; the second finds out at its next check()
-        }
-      }
-      rmSync(aside, { force: true });
-    }
+    link(dir, path, tmp, me);
   } finally {
     rmSync(tmp, { force: true });
   }
