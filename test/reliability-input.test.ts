@@ -220,7 +220,7 @@ describe('bad input: checkpoints and --resume', () => {
     resumeRefused(['--hidden', '16'], /hidden = \[8\], not \[16\]/);
     writeFileSync(join(scratch, 'other.json'), JSON.stringify({ hidden: [8, 8], activation: 'tanh' }));
     resumeRefused(['--config', 'other.json'], /hidden = \[8\], not \[8,8\]; activation = "relu", not "tanh": start a new run \(--name\) to change them/);
-    resumeRefused(['--name', 'elsewhere'], /--resume continues its own directory: drop --force and --name/);
+    resumeRefused(['--force'], /--resume continues its own directory: drop --force \(or give --name to continue it in another\)/);
   });
 });
 

@@ -25,7 +25,7 @@ export function registerTrain(program: Command, run: Runner): void {
   cmd
     .option('--name <dir>', `run directory under ${RUNS_FOLDER}/ (default: <config-or-algo>-<seed>)`)
     .option('--out-dir <dir>', 'parent folder of run directories', RUNS_FOLDER)
-    .option('--resume <run-dir>', 'continue the run saved in this directory')
+    .option('--resume <run-dir>', 'continue the run saved in this directory (with --name: in a new directory, this one left as it is)')
     .option('--force', 'replace an existing run directory')
     .option('--seeds <list>', 'train the same config under each of these seeds (e.g. 0,1,2), in <name>-<seed>, as many at a time as --jobs; one progress display')
     .option('--jobs <n>', `with --seeds: runs at a time (default: the number of cores, ${availableParallelism()} here)`);
@@ -36,19 +36,27 @@ export function registerTrain(program: Command, run: Runner): void {
 }
 
 /** What a train command line asks for: a new run with its config, or a resume with the changes asked for, in runDir. */
-type Request = Pick<TrainOptions, 'runDir' | 'config' | 'resume' | 'force'>;
+type Request = Pick<TrainOptions, 'runDir' | 'config' | 'resume' | 'resumeFrom' | 'force'>;
 
 /** The run a command line asks for, checked before the backend starts and anything is printed. */
 function requestOf(flags: Record<string, unknown>, fromFile: Partial<TrainConfig>, fromFlags: Record<string, unknown>): Request {
   const resumeDir = flags.resume as string | undefined;
+  const force = Boolean(flags.force);
   if (resumeDir) {
-    if (flags.force || flags.name) throw new UsageError('--resume continues its own directory: drop --force and --name');
-    return { runDir: resumeDir, resume: { ...fromFile, ...parseOptions(fromFlags, 'options') } };
+    const resume = { ...fromFile, ...parseOptions(fromFlags, 'options') };
+    if (flags.name === undefined) {
+      if (force) throw new UsageError('--resume continues its own directory: drop --force (or give --name to continue it in another)');
+      return { runDir: resumeDir, resume };
+    }
+    // continued in a new directory, the run resumed left as it is
+    const runDir = join(String(flags.outDir), runName(flags.name));
+    checkRunDir(runDir, force);
+    return { runDir, resume, resumeFrom: resumeDir, force };
   }
   const config = resolveConfig(fromFile, fromFlags, flags.config ? `options (with config ${flags.config})` : 'options');
   const runDir = join(String(flags.outDir), flags.name === undefined ? `${defaultStem(flags, config)}-${config.seed}` : runName(flags.name));
-  checkRunDir(runDir, Boolean(flags.force));
-  return { runDir, config, force: Boolean(flags.force) };
+  checkRunDir(runDir, force);
+  return { runDir, config, force };
 }
 
 async function trainCommand(flags: Record<string, unknown>): Promise<number> {
@@ -95,7 +103,8 @@ class TrainDisplay {
     const { out, request } = this;
     const c = (this.config = s.config);
     this.startIteration = s.iteration;
-    out.info(`${heading('metalearn train')} ${c.algo} on ${describeRuntime(this.running)} -> ${request.runDir}${request.resume ? ` (resuming at iteration ${s.iteration})` : ''}`);
+    const resuming = request.resumeFrom ? ` (continuing ${request.resumeFrom} from iteration ${s.iteration})` : request.resume ? ` (resuming at iteration ${s.iteration})` : '';
+    out.info(`${heading('metalearn train')} ${c.algo} on ${describeRuntime(this.running)} -> ${request.runDir}${resuming}`);
     out.info(dim(`  ${s.total} iterations, meta-batch ${c.metaBatch}, ${c.innerSteps} inner step(s) at ${c.innerLr}, ${c.metaOptimizer} ${c.metaLr}, MLP 1-${c.hidden.join('-')}-1 ${c.activation}, K=${c.support}, loss ${c.loss}, seed ${c.seed}`));
     const { backend, kernels } = this.running;
     if (s.trainedOn !== null && s.trainedOn !== backend) out.info(`note: the run was trained on ${s.trainedOn} and continues on ${backend}: it will not match an uninterrupted run bit for bit`);

@@ -99,6 +99,13 @@ export function cleanRunDir(dir: string): void {
   for (const name of readdirSync(dir)) if ((CHECKPOINT_FILE.test(name) && !kept.has(name)) || (Object.values(FORMAT_1_FILES) as string[]).includes(name)) rmSync(join(dir, name), { force: true });
 }
 
+/** Copies the committed checkpoint of a run directory into another (model.json last, as a commit), for a run continued there. */
+export function copyCheckpoint(from: string, to: string): void {
+  const json = readJson(join(from, MODEL_FILE), `checkpoint ${from}`) as LayersModelJson;
+  for (const name of filesNamedBy(json)) writeFileAtomic(join(to, name), readFileSync(join(from, name)));
+  writeFileAtomic(join(to, MODEL_FILE), readFileSync(join(from, MODEL_FILE)));
+}
+
 /** The files of a run directory on disk. */
 function diskFiles(dir: string): RunFiles {
   const path = (name: string) => join(dir, name);

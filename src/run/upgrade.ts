@@ -10,6 +10,7 @@ import { FORMAT_1_FILES, FORMAT_VERSION, MODEL_FILE, parseCurve } from './format
 import { validateConfig } from '../config/config.js';
 import { UsageError } from '../base/errors.js';
 import { lockRunDir } from './lock.js';
+import { refuseShipped } from './prepare.js';
 import { paramShapes } from '../core/model.js';
 
 
@@ -36,6 +37,7 @@ function formatOf(dir: string): number | null {
  * format (then format-1 files left by an upgrade that was killed after its commit are removed).
  */
 export function upgradeRun(dir: string): number | null {
+  refuseShipped(dir, 'upgrade');
   const format = formatOf(dir);
   if (format === FORMAT_VERSION) {
     for (const name of Object.values(FORMAT_1_FILES)) rmSync(join(dir, name), { force: true });

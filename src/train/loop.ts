@@ -35,7 +35,9 @@ export interface TrainOptions {
   config?: TrainConfig;
   /** Continue the run saved in runDir instead, with these changes (those resumeConfig allows; {} for none). */
   resume?: Partial<TrainConfig>;
-  /** A new run replaces whatever runDir holds. */
+  /** With resume: continue the run saved in this other directory, in runDir (which must not hold another run, unless force); this one is left as it is. */
+  resumeFrom?: string;
+  /** A new run (or a continued one) replaces whatever runDir holds. */
   force?: boolean;
   /** Called once set up, before the first iteration: the run's config, where it starts and ends, and the backend a resumed checkpoint was trained on. */
   onStart?: (s: { config: TrainConfig; iteration: number; total: number; trainedOn: string | null }) => void;
@@ -212,7 +214,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const dir = options.runDir;
   if (!options.resume && !options.config) throw new UsageError('train: give a config (a new run) or resume');
   const config = options.resume ? undefined : validateConfig(options.config, 'train options'); // a library caller gets the CLI's checks too
-  const lock = prepareRunDir(dir, { resume: Boolean(options.resume), force: Boolean(options.force) });
+  if (options.resumeFrom !== undefined && !options.resume) throw new UsageError('train: resumeFrom goes with resume');
+  const lock = prepareRunDir(dir, { resume: Boolean(options.resume), force: Boolean(options.force), from: options.resumeFrom });
   let result: TrainResult;
   try {
     const start = options.resume ? resumedStart(dir, options.resume) : freshStart(config!);
