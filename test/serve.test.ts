@@ -182,7 +182,7 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     const canvas = page.locator('#panels canvas').first();
     const box = (await canvas.boundingBox())!;
     const { xRange } = await pageState();
-    // the plot area runs from 44 px to width - 8 px (src/page/main.ts frame())
+    // the plot area runs from 44 px to width - 8 px (src/page/canvas.ts frame())
     for (const x of xs) await canvas.click({ position: { x: 44 + ((x - xRange[0]) / (xRange[1] - xRange[0])) * (box.width - 52), y: box.height / 3 } });
     await page.waitForFunction((n) => (window as any).metalearn.state.points.length === n, expected);
     return (await pageState()).points;
