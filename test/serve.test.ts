@@ -16,12 +16,12 @@ import type { EvalReport } from '../src/eval/report.js';
 import { runCli, runFiles, startCli } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const committed = fileURLToPath(new URL('../../checkpoints/', import.meta.url));
+const committed = fileURLToPath(new URL('../../checkpoints/shipped/', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-serve-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 /**
- * The first committed run (by name) of an algorithm: on the MAML paper's task family (A in
+ * The first shipped run (by name) of an algorithm: on the MAML paper's task family (A in
  * [0.1, 5], phase in [0, pi], x in [-5, 5], w = 1), or daml on its own. Chosen by what its
  * model.json says, not by name: runs are renamed as experiments are re-run.
  */
@@ -62,7 +62,7 @@ describe('serve: the server', () => {
     cpSync(committedRun('transfer'), join(runs, 'a'), { recursive: true });
     symlinkSync(join(scratch, 'secret'), join(runs, 'out')); // a run directory that is a symlink out
     symlinkSync(join(scratch, 'secret', 'model.json'), join(runs, 'a', 'leak.json')); // a file that is one
-    server = pageServer({ checkpoints: runs });
+    server = pageServer({ checkpoints: runs, shipped: committed });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
     port = (server.address() as AddressInfo).port;
   });
@@ -90,8 +90,14 @@ describe('serve: the server', () => {
       assert.match(r.type, type, path);
     }
     assert.deepEqual((await get(port, '/checkpoints/a/model.json')).body, readFileSync(files.model));
-    const listing = JSON.parse((await get(port, '/checkpoints/')).body.toString()) as { runs: { name: string; error?: string }[] };
+    const listing = JSON.parse((await get(port, '/checkpoints/')).body.toString()) as { runs: { name: string; error?: string }[]; shipped: { name: string }[] };
     assert.deepEqual(listing.runs.find((r) => r.name === 'a'), { name: 'a' });
+    // the shipped runs, apart: listed after the user's and served under /shipped/
+    const shipped = readdirSync(committed).sort();
+    assert.deepEqual(listing.shipped.map((r) => r.name), shipped);
+    const first = await get(port, `/shipped/${shipped[0]}/model.json`);
+    assert.equal(first.status, 200);
+    assert.deepEqual(first.body, readFileSync(join(committed, shipped[0], 'model.json')));
     assert.match(listing.runs.find((r) => r.name === 'out')?.error ?? '', /outside its folder/, 'a run directory linking out is listed as refused');
   });
 
@@ -213,7 +219,11 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     assert.match(await page.locator('#runtime').textContent() ?? '', /TensorFlow\.js 4\.22\.0 on (wasm|cpu)/);
     const list = (await page.locator('#runs').textContent()) ?? '';
     for (const algo of ['maml', 'reptile', 'transfer', 'meta-sgd', 'daml']) assert.match(list, new RegExp(`${algo}\\s*${algo}, 1-[\\d-]+-1 (relu|tanh), K=\\d+, inner lr [\\d.]+ x\\d+, iteration \\d+`));
-    assert.deepEqual((await pageState()).selected, ['maml', 'reptile', 'transfer'], 'a new page compares maml, reptile and transfer of one task family');
+    // the user's runs first, then the shipped ones grouped by config, their seeds folded together
+    assert.ok(list.indexOf('yours, in') < list.indexOf('shipped with metalearn'), list.slice(0, 300));
+    assert.match(list, /shipped with metalearn[^]*maml-paper-k5 \(3 seeds\)/);
+    assert.equal(await page.locator('#runs details').count(), new Set(readdirSync(committed).map((n) => n.replace(/-\d+$/, ''))).size);
+    assert.deepEqual((await pageState()).selected, ['maml', 'reptile', 'transfer'], "a new page compares maml, reptile and transfer of one task family, the user's own where they have them");
     const chosen = ['maml', 'reptile', 'transfer', 'meta-sgd'];
     for (const name of chosen) await page.locator(`#runs input[value="${name}"]`).check();
     await page.waitForFunction((n) => (window as any).metalearn.state.results.size === n, chosen.length);

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../base/errors.js';
 import { pageServer } from '../page/server.js';
 import { RUNS_FOLDER } from '../run/format.js';
+import { SHIPPED_RUNS } from '../run/prepare.js';
 import type { Runner } from './output.js';
 import { onStopSignals } from './signals.js';
 
@@ -33,7 +34,7 @@ async function serveCommand(flags: Record<string, unknown>): Promise<number> {
   const host = flags.host === undefined ? '127.0.0.1' : String(flags.host);
   const checkpoints = resolve(flags.checkpoints === undefined ? RUNS_FOLDER : String(flags.checkpoints));
   if (flags.checkpoints !== undefined && !existsSync(checkpoints)) throw new UsageError(`--checkpoints ${flags.checkpoints}: no such folder`);
-  const server = pageServer({ checkpoints });
+  const server = pageServer({ checkpoints, shipped: SHIPPED_RUNS });
   await new Promise<void>((done, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       fail(e.code === 'EADDRINUSE' ? new UsageError(`--port ${port}: already in use on ${host}; pick another with --port (0 picks a free one)`) : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? new UsageError(`--host ${host}: not an address of this machine`) : e),

@@ -3,6 +3,22 @@
 import type { TrainConfig } from '../config/config.js';
 import { filesNamedBy, MODEL_FILE, modelOf, parseRun, RunFileError, type LayersModelJson, type LoadedModel, type RunFiles } from '../run/format.js';
 
+/** A run's key on the page: the name of a run of the user's folder, or `shipped/<name>` for a run shipped with metalearn. */
+const SHIPPED_PREFIX = 'shipped/';
+/** Whether a key names a run shipped with metalearn. */
+export const isShippedKey = (key: string): boolean => key.startsWith(SHIPPED_PREFIX);
+/** The key of a shipped run's name. */
+export const shippedKey = (name: string): string => SHIPPED_PREFIX + name;
+
+/** Where the server serves a run's files: the user's folder under /checkpoints/, the shipped runs under /shipped/. */
+function runUrl(key: string, file: string): string {
+  const [mount, name] = isShippedKey(key) ? ['shipped', key.slice(SHIPPED_PREFIX.length)] : ['checkpoints', key];
+  return `/${mount}/${encodeURIComponent(name)}/${encodeURIComponent(file)}`;
+}
+
+/** A run's directory as messages name it (a shipped run's key is its path under checkpoints/). */
+const runDir = (key: string): string => `checkpoints/${key}`;
+
 export interface LoadedRun {
   name: string;
   model: LoadedModel;
@@ -39,14 +55,13 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
 
 /** A run's model.json, fetched and parsed. */
 export async function fetchModelJson(name: string): Promise<LayersModelJson> {
-  return JSON.parse(new TextDecoder().decode(await fetchBytes(`/checkpoints/${encodeURIComponent(name)}/${MODEL_FILE}`))) as LayersModelJson;
+  return JSON.parse(new TextDecoder().decode(await fetchBytes(runUrl(name, MODEL_FILE)))) as LayersModelJson;
 }
 
 /** A run directory's files as parseRun reads them: model.json and the files it names, fetched first (a file that cannot be fetched fails when parseRun reads it). */
 async function fetchRunFiles(name: string): Promise<RunFiles> {
-  const base = `/checkpoints/${encodeURIComponent(name)}/`;
   const fetched = new Map<string, Uint8Array | RunFileError>();
-  const get = async (file: string) => fetched.set(file, await fetchBytes(base + encodeURIComponent(file)).catch((e: RunFileError) => e));
+  const get = async (file: string) => fetched.set(file, await fetchBytes(runUrl(name, file)).catch((e: RunFileError) => e));
   await get(MODEL_FILE);
   const model = fetched.get(MODEL_FILE);
   if (model instanceof Uint8Array) {
@@ -63,7 +78,7 @@ async function fetchRunFiles(name: string): Promise<RunFiles> {
     if (b instanceof RunFileError) throw b;
     return b;
   };
-  return { dir: `checkpoints/${name}`, path: (file) => `checkpoints/${name}/${file}`, size: (file) => bytes(file).length, read: bytes };
+  return { dir: runDir(name), path: (file) => `${runDir(name)}/${file}`, size: (file) => bytes(file).length, read: bytes };
 }
 
 /** A run read and checked by parseRun; a training run may replace its files between the reads, so a missing file means: read it again. */
@@ -89,10 +104,11 @@ function describeRun(json: LayersModelJson): string {
   return parts.filter(Boolean).join(', ');
 }
 
-/** The server's listing of the checkpoints folder: its name, and its run directories (with the server's reason where one cannot be read). */
+/** The server's listing: the user's folder, its run directories and those shipped with metalearn (each with the server's reason where it cannot be read). */
 interface Listing {
   folder: string;
   runs: { name: string; error?: string }[];
+  shipped: { name: string; error?: string }[];
 }
 
 export async function fetchListing(): Promise<Listing> {

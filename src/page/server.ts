@@ -1,6 +1,7 @@
 // The server of `metalearn serve`: Node's http, read only, serving the page (src/page/: its HTML, CSS and the stub of Node's modules), the page's own
 // code (dist/src, the library's browser-safe modules among it), the few third-party modules it
-// imports (an allow-list), and the run directories under one checkpoints folder. Every path is
+// imports (an allow-list), the run directories under the user's checkpoints folder (/checkpoints/), and
+// those shipped with metalearn (/shipped/). Every path is
 // confined to its root: a request path is split into segments, each decoded once and refused if it
 // is empty, `.`, `..` or holds a separator; the file found is followed through symlinks and refused
 // unless it is still inside its root.
@@ -40,8 +41,10 @@ interface Mount {
 }
 
 export interface PageServerOptions {
-  /** The folder of run directories the page lists and reads. */
+  /** The folder of the user's run directories, which the page lists first. */
   checkpoints: string;
+  /** The folder of the runs shipped with metalearn, which the page lists after them, grouped by config. */
+  shipped?: string;
 }
 
 class HttpError extends Error {
@@ -119,6 +122,7 @@ export function pageServer(o: PageServerOptions): Server {
     { prefix: ['dist', 'src'], root: join(PACKAGE_ROOT, 'dist', 'src'), allow: (name) => /\.(js|js\.map|wasm)$/.test(name) },
     ...PAGE_PACKAGES.map((name) => ({ prefix: ['node_modules', ...name.split('/')], root: packageDir(name), allow: (file: string) => /\.(js|mjs|wasm|json)$/.test(file) })),
     { prefix: ['checkpoints'], root: o.checkpoints, allow: (name: string) => /\.(json|bin)$/.test(name), live: true },
+    ...(o.shipped ? [{ prefix: ['shipped'], root: o.shipped, allow: (name: string) => /\.(json|bin)$/.test(name) }] : []),
   ];
 
   async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -126,7 +130,7 @@ export function pageServer(o: PageServerOptions): Server {
     const segments = pathSegments(req.url ?? '/');
     if (segments.length === 1 && segments[0] === '') return send(res, req, join(PACKAGE_ROOT, 'src', 'page', 'index.html'), false);
     if (segments.length === 2 && segments[0] === 'checkpoints' && segments[1] === '') {
-      const body = JSON.stringify({ folder: relative(process.cwd(), o.checkpoints) || '.', runs: await listRuns(o.checkpoints) });
+      const body = JSON.stringify({ folder: relative(process.cwd(), o.checkpoints) || '.', runs: await listRuns(o.checkpoints), shipped: o.shipped ? await listRuns(o.shipped) : [] });
       res.writeHead(200, { 'Content-Type': CONTENT_TYPES['.json'], 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
