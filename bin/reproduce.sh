@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Reproduces every seed experiment: trains each config into checkpoints/<config>-<seed>/ (three
+# Reproduces every seed experiment: trains each config into checkpoints/shipped/<config>-<seed>/ (three
 # seeds for the MAML paper protocol, the frequency-varying family and the Flux post; seed 0 for the
 # others), trains the PyTorch peer on the workloads it has (when /usr/bin/python3 has torch),
 # evaluates the checkpoints of each experiment on the same 20 000 held-out tasks, draws the
 # plots, and writes the README's results tables to docs/results/tables.md.
 #
 #   npm run reproduce                     train everything (about 80 minutes on 2 cores), then evaluate
-#   npm run reproduce -- --eval-only      evaluate and plot the committed checkpoints (about 20 minutes)
+#   npm run reproduce -- --eval-only      evaluate and plot the shipped runs (an hour or more on 2 cores)
 #   npm run reproduce -- maml-paper ...   train only these configs, then evaluate everything
 #   npm run reproduce -- --fresh-draw 4242
-#       evaluate the committed checkpoints on 20 000 other tasks (that --seed) into
+#       evaluate the shipped runs on 20 000 other tasks (that --seed) into
 #       docs/results/fresh-4242/, no plots, and count the cells of the README's tables and of
 #       tables.md whose interval holds the new mean (bin/results-table.js --check)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ml() { node bin/metalearn.js "$@"; }
+# The shipped runs live in checkpoints/shipped/, where no metalearn command writes: a config is trained
+# into a folder of its own (staging) and its finished runs are moved in, replacing the old ones.
+shipped=checkpoints/shipped
+staging=checkpoints/reproduce-staging
+ship() { # moves the runs <name>-<seed> of staging into the shipped folder
+  for d in "$staging/$1"-[0-9]*/; do [ -d "$d" ] || continue; rm -rf "$shipped/$(basename "$d")"; mv "$d" "$shipped/"; done
+}
 
 SEEDED=(random-paper transfer-paper maml-paper-k5 maml-paper fomaml-paper reptile-paper meta-sgd-paper
         fomaml-paper-k5 reptile-paper-k5 anil-paper-k5 cavia-paper-k5 maml++-paper-k5 cavia-paper
@@ -38,13 +45,14 @@ record() { # config, seconds: one line per config in train-times.txt
 }
 # The PyTorch peer (bench/torch_sine.py), trained as long as metalearn's runs, under the same seeds (its own
 # random streams: the same seed numbers, not the same draws), and saved as layers models in
-# checkpoints/<name>-<seed>, so that metalearn eval scores it on the very tasks it scores metalearn's on.
+# checkpoints/shipped/<name>-<seed>, so that metalearn eval scores it on the very tasks it scores metalearn's on.
 peer() { # name, workload, iterations, settings...
   local name=$1 workload=$2 iterations=$3; shift 3
   for seed in ${SEEDS//,/ }; do
-    /usr/bin/python3 bench/torch_sine.py --workload "$workload" --iterations "$iterations" --seed "$seed" --plain --save "checkpoints/$name-$seed" "$@" > /dev/null &
+    /usr/bin/python3 bench/torch_sine.py --workload "$workload" --iterations "$iterations" --seed "$seed" --plain --save "$staging/$name-$seed" "$@" > /dev/null &
   done
   wait
+  ship "$name"
 }
 for c in "${train[@]}"; do
   start=$(date +%s)
@@ -57,14 +65,14 @@ for c in "${train[@]}"; do
     peer peer-reptile-flux reptile-flux 50000
     peer peer-transfer-flux transfer-flux 50000
   elif [[ " ${SEEDED[*]} " == *" $c "* ]]; then
-    ml train --config "configs/$c.json" --seeds $SEEDS --force --quiet
+    ml train --config "configs/$c.json" --seeds $SEEDS --out-dir "$staging" --force --quiet && ship "$c"
   else
-    ml train --config "configs/$c.json" --force --quiet
+    ml train --config "configs/$c.json" --out-dir "$staging" --force --quiet && ship "$c"
   fi
   record "$c" $(( $(date +%s) - start ))
 done
 
-ck() { for c in "$@"; do for d in checkpoints/"$c"-[0-9]*/; do [ -e "$d/model.json" ] && printf -- '--checkpoint %s ' "${d%/}"; done; done; }
+ck() { for c in "$@"; do for d in "$shipped/$c"-[0-9]*/; do [ -e "$d/model.json" ] && printf -- '--checkpoint %s ' "${d%/}"; done; done; }
 TASKS="--tasks 20000 --seed $eval_seed"
 # MAML paper, section 5.1: K = 5 and K = 10 support points, lr 0.01, 10 updates
 PAPER="maml-paper-k5 maml-paper fomaml-paper reptile-paper transfer-paper random-paper"
@@ -104,16 +112,16 @@ fi
 
 # Plots (PNG for the README, SVG beside it), of seed 0 (the loss plots evaluate it on the spot, on the same tasks)
 ml plot-data family --count 300 --out docs/family --quiet
-seed0() { for c in "$@"; do printf -- '--checkpoint checkpoints/%s-0 ' "$c"; done; }
+seed0() { for c in "$@"; do printf -- "--checkpoint $shipped/%s-0 " "$c"; done; }
 ml plot-data losses $(seed0 maml-paper-k5 maml-paper fomaml-paper reptile-paper transfer-paper) --samples 5 --updates 10 --lr 0.01 $TASKS --out docs/paper-k5-losses --quiet
-ml plot-data curves $(for c in maml-paper-k5 fomaml-paper reptile-paper transfer-paper; do printf -- '--run checkpoints/%s-0 ' "$c"; done) --out docs/paper-curves --quiet
+ml plot-data curves $(for c in maml-paper-k5 fomaml-paper reptile-paper transfer-paper; do printf -- "--run $shipped/%s-0 " "$c"; done) --out docs/paper-curves --quiet
 FLUX0=$(seed0 $FLUX)
 ml plot-data fit $FLUX0 --wave 4,1 --samples 10 --updates 32 --lr 0.02 --seed 1 --out docs/flux-fit --quiet
 ml plot-data fit $FLUX0 --wave 4,1 --samples 5 --updates 10 --lr 0.02 --sample-range 0,5 --seed 1 --out docs/flux-robustness-fit --quiet
 ml plot-data losses $(seed0 $FLUX) --samples 5 --updates 10 --lr 0.02 --sample-range 0,5 $TASKS --out docs/flux-robustness-losses --quiet
-ml plot-data fit --checkpoint checkpoints/maml-blog-0 --checkpoint checkpoints/random-blog-0 --wave 1,3.14159265 --samples 4 --updates 5 --seed 2 --out docs/blog-fit --quiet
-ml plot-data fit --checkpoint checkpoints/maml-numpy-0 --checkpoint checkpoints/transfer-numpy-0 --checkpoint checkpoints/random-numpy-0 --wave 3,1 --samples 10 --updates 10 --lr 0.01 --seed 3 --out docs/numpy-fit --quiet
-ml plot-data fit --checkpoint checkpoints/daml-blog-0 --wave 1,pi --samples 1 --updates 5 --seed 2 --out docs/daml-fit --quiet
+ml plot-data fit --checkpoint $shipped/maml-blog-0 --checkpoint $shipped/random-blog-0 --wave 1,3.14159265 --samples 4 --updates 5 --seed 2 --out docs/blog-fit --quiet
+ml plot-data fit --checkpoint $shipped/maml-numpy-0 --checkpoint $shipped/transfer-numpy-0 --checkpoint $shipped/random-numpy-0 --wave 3,1 --samples 10 --updates 10 --lr 0.01 --seed 3 --out docs/numpy-fit --quiet
+ml plot-data fit --checkpoint $shipped/daml-blog-0 --wave 1,pi --samples 1 --updates 5 --seed 2 --out docs/daml-fit --quiet
 
 node bin/results-table.js $out > $out/tables.md
 echo "wrote $out/*.json, docs/*.png and $out/tables.md"
