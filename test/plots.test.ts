@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { Resvg } from '@resvg/resvg-js';
 import { PNG } from 'pngjs';
 import { useBackend } from '../src/kernels/backend.js';
 import { loadModel, readRunDir } from '../src/run/checkpoint.js';
@@ -16,7 +17,8 @@ import { disposeModel } from '../src/run/format.js';
 import type { Algorithm } from '../src/algorithms/index.js';
 import { defaultsFor } from '../src/config/config.js';
 import { resolveEvalConfig } from '../src/eval/options.js';
-import { curvesPlot, familyPlot, fitPlot, lossesPlot, PNG_SCALE, seriesNames, showNumber, type Plot } from '../src/eval/plots.js';
+import { textWidthIn } from '../src/eval/font-metrics.js';
+import { curvesPlot, familyPlot, fitPlot, FONT_FILES, lossesPlot, PNG_SCALE, seriesNames, showNumber, type Plot } from '../src/eval/plots.js';
 import { evaluateCheckpoints, type EvalReport } from '../src/eval/report.js';
 import { train } from '../src/train/loop.js';
 
@@ -143,6 +145,19 @@ describe('plots', () => {
     assert.equal(points(plot.svg), 2 * 2 * readRunDir(runs.maml).curve!.validation.length);
     assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run', 'after fine-tuning', 'before']);
     checkPng(plot);
+  });
+
+  it('text is laid out as wide as resvg draws it: within the side bearings of its ink', () => {
+    const size = 12;
+    for (const [i, weight] of ['normal', 'bold'].entries()) {
+      const width = textWidthIn(FONT_FILES[i]);
+      for (const text of ['mean grid MSE over 500 tasks and its 95% confidence band', 'WAVE mmm iii', 'x ∈ [−5, 5], φ ∈ [0, π]']) {
+        const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="40"><text x="10" y="30" font-family="DejaVu Sans" font-weight="${weight}" font-size="${size}">${text}</text></svg>`;
+        const ink = new Resvg(svg, { font: { loadSystemFonts: false, fontFiles: FONT_FILES, defaultFontFamily: 'DejaVu Sans' } }).getBBox()!.width;
+        const laidOut = width(text) * size;
+        assert.ok(laidOut >= ink && laidOut < ink + size / 3, `${weight} '${text}': ${laidOut} laid out, ${ink} drawn`);
+      }
+    }
   });
 
   it('names series by basename unless two coincide, and writes multiples of pi with π', () => {

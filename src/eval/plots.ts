@@ -13,6 +13,7 @@ import { GRID_POINTS } from '../core/fine-tune.js';
 import type { EvalReport } from './report.js';
 import { Rng } from '../core/rng.js';
 import { linspace, sampleTasks, sineValue, type TaskFamily } from '../core/tasks.js';
+import { textWidthIn } from './font-metrics.js';
 
 export interface Plot {
   svg: string;
@@ -24,7 +25,26 @@ export const PNG_SCALE = 2;
 
 const FONT = 'DejaVu Sans';
 const require = createRequire(import.meta.url);
-const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) => require.resolve(`dejavu-fonts-ttf/ttf/${f}`));
+/** The font's files, regular and bold. */
+export const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) => require.resolve(`dejavu-fonts-ttf/ttf/${f}`));
+
+/** What the width of a Vega text item depends on, besides its text. */
+interface TextItem {
+  fontSize?: number;
+  fontWeight?: string | number;
+  limit?: number;
+}
+const [regularWidth, boldWidth] = FONT_FILES.map(textWidthIn);
+/**
+ * Vega lays text out by the width textMetrics.width gives it (font-metrics.ts says why): here the font's
+ * own, as resvg draws it, and at most the item's limit, past which Vega truncates the text to fit.
+ */
+(vega as unknown as { textMetrics: { width: (item: TextItem, text: unknown) => number } }).textMetrics.width = (item, text) => {
+  const size = item.fontSize ?? 11; // Vega's default
+  const bold = item.fontWeight === 'bold' || Number(item.fontWeight) >= 600;
+  const width = (bold ? boldWidth : regularWidth)(String(text ?? '').trim()) * size;
+  return item.limit ? Math.min(width, item.limit) : width;
+};
 
 const CONFIG = {
   // SVG viewers without DejaVu Sans fall back to their own sans-serif.
