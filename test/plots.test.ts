@@ -27,13 +27,18 @@ const scratch = mkdtempSync(join(tmpdir(), 'metalearn-plots-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const runs = { maml: join(scratch, 'maml-run'), reptile: join(scratch, 'reptile-run') };
+/** Learned rates beside the plain SGD of maml and reptile. */
+const metaSgdRun = join(scratch, 'meta-sgd-run');
+const mixedRuns = [runs.maml, runs.reptile, metaSgdRun];
 const UPDATES = 3;
 const SAMPLES = 4;
 
-function evaluate(wave?: [number, number] | [number, number, number], more: Record<string, unknown> = {}): EvalReport {
-  const models = Object.values(runs).map((dir) => ({ dir, model: loadModel(dir) }));
+function evaluate(wave?: [number, number] | [number, number, number], more: Record<string, unknown> = {}, dirs = Object.values(runs)): EvalReport {
+  const models = dirs.map((dir) => ({ dir, model: loadModel(dir) }));
   try {
-    const settings = resolveEvalConfig({ samples: SAMPLES, updates: UPDATES, tasks: 20, ...(wave ? { wave } : {}), ...more });
+    // One step size, as comparisons take (maml's and reptile's defaults differ).
+    const settings = resolveEvalConfig({ samples: SAMPLES, updates: UPDATES, tasks: 20, lr: 0.01, ...(wave ? { wave } : {}), ...more });
+
     return evaluateCheckpoints(models, settings, models[0].model.info!.config);
   } finally {
     for (const { model } of models) tf.dispose(model.params);
@@ -47,6 +52,20 @@ const areas = (svg: string) => count(svg, /aria-roledescription="area mark"/g);
 const points = (svg: string) => count(svg, /aria-roledescription="point"/g);
 const legendLabels = (svg: string) => [...svg.matchAll(/role-legend-label[^>]*><text[^>]*>([^<]*)</g)].map((m) => m[1]);
 const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)</g)].map((m) => m[1]);
+/** Every line of text, one-line texts and the lines of multi-line ones (subtitles). */
+const textLines = (svg: string) => [...svg.matchAll(/<(?:text|tspan)[^>]*>([^<]+)</g)].map((m) => m[1]);
+
+/** How deep parentheses nest in a text: 1 for "a (b)", 2 for "a (b (c))". */
+function nesting(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (const c of text) {
+    depth += c === '(' ? 1 : c === ')' ? -1 : 0;
+    deepest = Math.max(deepest, depth);
+  }
+  return deepest;
+}
+
 
 /** The PNG decodes, is PNG_SCALE times the SVG's size, and has both light and dark pixels. */
 function checkPng(plot: Plot): void {
@@ -73,6 +92,7 @@ describe('plots', () => {
       const config = { ...defaultsFor(algo as Algorithm), hidden: [8], iterations: 5, metaBatch: 2, valTasks: 2, evalEvery: 2, logEvery: 1 };
       await train({ config, runDir, force: true });
     }
+    await train({ config: { ...defaultsFor('meta-sgd'), hidden: [8], iterations: 5, metaBatch: 2, valTasks: 2 }, runDir: metaSgdRun, force: true });
   });
 
   it('family: one line per sampled wave, the family in the subtitle', async () => {
@@ -112,7 +132,7 @@ describe('plots', () => {
     const plot = await fitPlot(report);
     assert.equal(lines(plot.svg), 2 * 3);
     assert.equal(points(plot.svg), SAMPLES); // in the maml panel only
-    assert.ok(texts(plot.svg).some((t) => t.includes('daml: down its learned loss at unlabeled source inputs')));
+    assert.ok(textLines(plot.svg).some((t) => t.includes('daml: down its learned loss at unlabeled source inputs')));
   });
 
   it('fit: refuses a report made without --wave', async () => {
@@ -135,8 +155,15 @@ describe('plots', () => {
     assert.ok(worst.every((d) => d > 0 && d < 20), `diverged: ${worst}`);
     const plot = await lossesPlot(report);
     assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run'].map((name, i) => `${name} (up to ${worst[i]}/20 diverged)`));
-    assert.match(plot.svg, /confidence band, tasks that diverged left out</);
+    assert.match(plot.svg, /confidence band; tasks that diverged are left out</);
     assert.doesNotMatch((await lossesPlot(evaluate())).svg, /diverged/);
+  });
+
+  it('losses and fit: no text nests parentheses, whatever the step sizes and divergences', async () => {
+    const losses = await lossesPlot(evaluate(undefined, { divergedAbove: 1 }, mixedRuns));
+    const fit = await fitPlot(evaluate([4, 1], {}, mixedRuns));
+    for (const line of [...textLines(losses.svg), ...textLines(fit.svg)]) assert.ok(nesting(line) <= 1, line);
+    assert.ok(legendLabels(losses.svg)[2].startsWith('meta-sgd-run, learned rates'), legendLabels(losses.svg).join(' | '));
   });
 
   it('curves: a meta-loss line per run, validation before and after per run', async () => {

@@ -10,6 +10,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Curve } from '../run/format.js';
 import { UsageError } from '../base/errors.js';
 import { GRID_POINTS } from '../core/fine-tune.js';
+import type { CheckpointResult } from './checkpoints.js';
 import type { EvalReport } from './report.js';
 import { Rng } from '../core/rng.js';
 import { linspace, sampleTasks, sineValue, type TaskFamily } from '../core/tasks.js';
@@ -98,10 +99,19 @@ const STROKE_SYMBOLS = { symbolType: 'stroke', symbolSize: 500 };
 const showRange = ([lo, hi]: [number, number]) => (lo === hi ? `= ${showNumber(lo)}` : `∈ [${showNumber(lo)}, ${showNumber(hi)}]`);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** The fine-tuning step size, or each checkpoint's when they differ. */
-function learningRates(report: EvalReport, names: string[]): string {
-  const lrs = report.results.map((r) => r.lr);
-  return new Set(lrs).size === 1 ? `lr ${lrs[0]}` : `lr ${lrs.map((lr, i) => `${lr} (${names[i]})`).join(', ')}`;
+/** A checkpoint's fine-tuning step size: "lr 0.01", or "learned rates". */
+const stepSize = (r: CheckpointResult) => (r.lr === 'learned' ? 'learned rates' : `lr ${r.lr}`);
+
+/** The step size every checkpoint fine-tunes with, for a subtitle; null when they differ, and each checkpoint's name carries its own. */
+function sharedStepSize(report: EvalReport): string | null {
+  const sizes = new Set(report.results.map(stepSize));
+  return sizes.size === 1 ? [...sizes][0] : null;
+}
+
+/** The checkpoints' names for a legend or panels, each with its step size when they differ ("meta-sgd-paper-0, learned rates"). */
+function checkpointNames(report: EvalReport): string[] {
+  const names = seriesNames(report.results.map((r) => r.checkpoint));
+  return sharedStepSize(report) ? names : names.map((name, i) => `${name}, ${stepSize(report.results[i])}`);
 }
 
 /** `count` tasks of the family drawn from `seed`, each drawn as its wave over the family's x range. */
@@ -125,6 +135,22 @@ export async function familyPlot(family: TaskFamily, count: number, seed: number
   });
 }
 
+/** The fit's title: the wave, how many points, and how each model adapts to them. */
+function fitTitle(report: EvalReport): { text: string; subtitle: string } {
+  const wave = report.wave!;
+  const { samples, updates } = report.settings;
+  const frequency = wave.frequency ?? 1; // reports from before frequencies existed have none
+  const target = `y = ${showNumber(wave.amplitude)} sin(${frequency === 1 ? '' : `${showNumber(frequency)} `}x + ${showNumber(wave.phase)})`;
+  const unlabeled = report.results.filter((r) => r.adaptation === 'learned loss').length;
+  const shared = sharedStepSize(report);
+  const lr = shared ? `, ${shared}` : '';
+  if (unlabeled === report.results.length) {
+    return { text: `Adapting to ${target} from unlabeled source inputs`, subtitle: `each model: ${plural(updates, 'step')} down its learned loss, ${plural(samples, 'new input')} each${lr}` };
+  }
+  const daml = unlabeled ? '; daml: down its learned loss at unlabeled source inputs' : '';
+  return { text: `Fitting ${target} from ${plural(samples, 'point')}`, subtitle: `each model: ${plural(updates, 'SGD update')} on the same points${lr}${daml}` };
+}
+
 /** From an eval report made with --wave: per checkpoint, the support points, the true wave, and the model before and after fine-tuning. */
 export async function fitPlot(report: EvalReport): Promise<Plot> {
   const wave = report.wave;
@@ -132,7 +158,7 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
   const { samples, updates } = report.settings;
   const lines = ['true wave', 'before fine-tuning', `after ${plural(updates, 'SGD update')}`];
   const points = plural(samples, 'support point');
-  const names = seriesNames(report.results.map((r) => r.checkpoint));
+  const names = checkpointNames(report);
   const values = report.results.flatMap((r, i) => {
     const curve = (s: string, ys: number[]) => wave.gridX.map((x, j) => ({ checkpoint: names[i], series: s, x, y: ys[j] }));
     return [
@@ -148,17 +174,8 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
   const lineLegend = { ...legend, ...STROKE_SYMBOLS, symbolStrokeWidth: 2.5 };
   const x = { field: 'x', type: 'quantitative' as const, title: 'x', scale: { domain: report.family.xRange, nice: false } };
   const y = { field: 'y', type: 'quantitative' as const, title: 'y' };
-  const unlabeled = report.results.filter((r) => r.adaptation === 'learned loss').length;
-  const frequency = wave.frequency ?? 1; // reports from before frequencies existed have none
-  const target = `y = ${showNumber(wave.amplitude)} sin(${frequency === 1 ? '' : `${showNumber(frequency)} `}x + ${showNumber(wave.phase)})`;
   return render({
-    title:
-      unlabeled === report.results.length
-        ? { text: `Adapting to ${target} from unlabeled source inputs`, subtitle: `each model: ${plural(updates, 'step')} down its learned loss, ${plural(samples, 'new input')} each (${learningRates(report, names)})` }
-        : {
-            text: `Fitting ${target} from ${plural(samples, 'point')}`,
-            subtitle: `each model fine-tuned with ${plural(updates, 'SGD step')} on the same points (${learningRates(report, names)})${unlabeled ? '; daml: down its learned loss at unlabeled source inputs' : ''}`,
-          },
+    title: fitTitle(report),
     data: { values },
     facet: { field: 'checkpoint', type: 'nominal', title: null, sort: names },
     columns: Math.min(names.length, 3),
@@ -186,26 +203,33 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
   });
 }
 
+/** The losses' subtitle: what the lines and bands are; each task's support points, and the step size when the checkpoints share it. */
+function lossesSubtitle(report: EvalReport): string[] {
+  const { samples, tasks, sampleRange } = report.settings;
+  const diverged = report.results.some((r) => r.byUpdate.some((s) => s.diverged));
+  const shared = sharedStepSize(report);
+  return [
+    `mean grid MSE over ${plural(tasks, 'task')} and its 95% confidence band${diverged ? '; tasks that diverged are left out' : ''}`,
+    `K=${samples} support points per task, from [${sampleRange.map(showNumber).join(', ')}]${shared ? `; ${shared}` : ''}`,
+  ];
+}
+
 /**
  * From an eval report: the mean grid loss after each fine-tuning update, one line per checkpoint,
  * with its 95% confidence band. Tasks that diverged are left out of the means, and the legend says
  * how many at most; an update where every task diverged has no point.
  */
 export async function lossesPlot(report: EvalReport): Promise<Plot> {
-  const names = seriesNames(report.results.map((r) => r.checkpoint)).map((name, i) => {
+  const labels = checkpointNames(report).map((name, i) => {
     const worst = Math.max(...report.results[i].byUpdate.map((s) => s.diverged));
     return worst ? `${name} (up to ${worst}/${report.settings.tasks} diverged)` : name;
   });
-  const values = report.results.flatMap((r, i) => r.byUpdate.filter((s) => s.diverged < s.n).map((s) => ({ checkpoint: names[i], update: s.update, mean: s.mean, lo: s.mean - s.ci95, hi: s.mean + s.ci95 })));
-  const { samples, updates, tasks, sampleRange } = report.settings;
-  const x = { field: 'update', type: 'quantitative' as const, title: 'SGD updates on the support points', scale: { domain: [0, updates], nice: false }, axis: { tickMinStep: 1, format: 'd' } };
+  const values = report.results.flatMap((r, i) => r.byUpdate.filter((s) => s.diverged < s.n).map((s) => ({ checkpoint: labels[i], update: s.update, mean: s.mean, lo: s.mean - s.ci95, hi: s.mean + s.ci95 })));
+  const x = { field: 'update', type: 'quantitative' as const, title: 'SGD updates on the support points', scale: { domain: [0, report.settings.updates], nice: false }, axis: { tickMinStep: 1, format: 'd' } };
   // Opaque legend symbols, not the faint ones of the bands.
-  const color = { field: 'checkpoint', type: 'nominal' as const, title: 'checkpoint', sort: names, scale: { domain: names }, legend: { symbolOpacity: 1 } };
+  const color = { field: 'checkpoint', type: 'nominal' as const, title: 'checkpoint', sort: labels, scale: { domain: labels }, legend: { symbolOpacity: 1 } };
   return render({
-    title: {
-      text: 'Loss after each fine-tuning update',
-      subtitle: [`mean grid MSE over ${plural(tasks, 'task')} with its 95% confidence band${report.results.some((r) => r.byUpdate.some((s) => s.diverged)) ? ', tasks that diverged left out' : ''}`, `K=${samples} points from [${sampleRange.map(showNumber).join(', ')}], ${learningRates(report, names)}`],
-    },
+    title: { text: 'Loss after each fine-tuning update', subtitle: lossesSubtitle(report) },
     width: 520,
     height: 320,
     data: { values },
