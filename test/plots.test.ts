@@ -54,6 +54,16 @@ const legendLabels = (svg: string) => [...svg.matchAll(/role-legend-label[^>]*><
 const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)</g)].map((m) => m[1]);
 /** Every line of text, one-line texts and the lines of multi-line ones (subtitles). */
 const textLines = (svg: string) => [...svg.matchAll(/<(?:text|tspan)[^>]*>([^<]+)</g)].map((m) => m[1]);
+const svgWidth = (svg: string) => Number(/<svg[^>]*width="(\d+)"/.exec(svg)![1]);
+
+/** Each line mark: its aria-label, its attributes and its vertices in the coordinates of its group. */
+function lineMarks(svg: string): { label: string; attributes: string; points: [number, number][] }[] {
+  return [...svg.matchAll(/<path aria-label="([^"]*)"([^>]*)aria-roledescription="line mark"([^>]*)>/g)].map(([, label, a, b]) => {
+    const d = /\bd="([^"]*)"/.exec(b)![1];
+    const points = [...d.matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])] as [number, number]);
+    return { label, attributes: a + b, points };
+  });
+}
 
 /** How deep parentheses nest in a text: 1 for "a (b)", 2 for "a (b (c))". */
 function nesting(text: string): number {
@@ -157,6 +167,14 @@ describe('plots', () => {
     assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run'].map((name, i) => `${name} (up to ${worst[i]}/20 diverged)`));
     assert.match(plot.svg, /confidence band; tasks that diverged are left out</);
     assert.doesNotMatch((await lossesPlot(evaluate())).svg, /diverged/);
+  });
+
+  it('losses: the lines span most of the canvas width, long legend labels or not', async () => {
+    const plot = await lossesPlot(evaluate(undefined, { divergedAbove: 1 }, mixedRuns)); // labels that name divergences
+    const xs = lineMarks(plot.svg).flatMap((line) => line.points.map(([x]) => x));
+    const span = Math.max(...xs) - Math.min(...xs);
+    assert.ok(span > 0.8 * svgWidth(plot.svg), `lines span ${span} of ${svgWidth(plot.svg)} px`);
+    checkPng(plot);
   });
 
   it('losses and fit: no text nests parentheses, whatever the step sizes and divergences', async () => {

@@ -226,11 +226,12 @@ export async function lossesPlot(report: EvalReport): Promise<Plot> {
   });
   const values = report.results.flatMap((r, i) => r.byUpdate.filter((s) => s.diverged < s.n).map((s) => ({ checkpoint: labels[i], update: s.update, mean: s.mean, lo: s.mean - s.ci95, hi: s.mean + s.ci95 })));
   const x = { field: 'update', type: 'quantitative' as const, title: 'SGD updates on the support points', scale: { domain: [0, report.settings.updates], nice: false }, axis: { tickMinStep: 1, format: 'd' } };
-  // Opaque legend symbols, not the faint ones of the bands.
-  const color = { field: 'checkpoint', type: 'nominal' as const, title: 'checkpoint', sort: labels, scale: { domain: labels }, legend: { symbolOpacity: 1 } };
+  // Opaque legend symbols, not the faint ones of the bands; below the plot, which a legend beside it would narrow.
+  const legend = { symbolOpacity: 1, orient: 'bottom' as const, direction: 'vertical' as const };
+  const color = { field: 'checkpoint', type: 'nominal' as const, title: 'checkpoint', sort: labels, scale: { domain: labels }, legend };
   return render({
     title: { text: 'Loss after each fine-tuning update', subtitle: lossesSubtitle(report) },
-    width: 520,
+    width: 640,
     height: 320,
     data: { values },
     layer: [
