@@ -54,6 +54,7 @@ const legendLabels = (svg: string) => [...svg.matchAll(/role-legend-label[^>]*><
 const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)</g)].map((m) => m[1]);
 /** Every line of text, one-line texts and the lines of multi-line ones (subtitles). */
 const textLines = (svg: string) => [...svg.matchAll(/<(?:text|tspan)[^>]*>([^<]+)</g)].map((m) => m[1]);
+const axisTitles = (svg: string) => [...svg.matchAll(/role-axis-title[^>]*><text[^>]*>([^<]*)</g)].map((m) => m[1]);
 const svgWidth = (svg: string) => Number(/<svg[^>]*width="(\d+)"/.exec(svg)![1]);
 
 /** Each line mark: its aria-label, its attributes and its vertices in the coordinates of its group. */
@@ -182,6 +183,16 @@ describe('plots', () => {
     const fit = await fitPlot(evaluate([4, 1], {}, mixedRuns));
     for (const line of [...textLines(losses.svg), ...textLines(fit.svg)]) assert.ok(nesting(line) <= 1, line);
     assert.ok(legendLabels(losses.svg)[2].startsWith('meta-sgd-run, learned rates'), legendLabels(losses.svg).join(' | '));
+  });
+
+  it("losses and fit: the updates are named by the checkpoints' adaptations", async () => {
+    const losses = async (more: Record<string, unknown>, dirs: string[]) => axisTitles((await lossesPlot(evaluate(undefined, more, dirs))).svg)[0];
+    assert.equal(await losses({}, Object.values(runs)), 'SGD updates');
+    assert.equal(await losses({}, mixedRuns), 'fine-tuning updates');
+    assert.equal(await losses({}, [metaSgdRun]), 'SGD updates with learned rates');
+    assert.equal(await losses({ plainSgd: true }, mixedRuns), 'SGD updates');
+    const fit = await fitPlot(evaluate([4, 1], {}, mixedRuns));
+    assert.ok(legendLabels(fit.svg).includes(`after ${UPDATES} fine-tuning updates`), legendLabels(fit.svg).join(' | '));
   });
 
   it('curves: a meta-loss line per run, validation before and after per run', async () => {

@@ -9,6 +9,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Curve } from '../run/format.js';
 import { UsageError } from '../base/errors.js';
+import type { AdaptationKind } from '../core/adapt.js';
 import { GRID_POINTS } from '../core/fine-tune.js';
 import type { CheckpointResult } from './checkpoints.js';
 import type { EvalReport } from './report.js';
@@ -114,6 +115,22 @@ function checkpointNames(report: EvalReport): string[] {
   return sharedStepSize(report) ? names : names.map((name, i) => `${name}, ${stepSize(report.results[i])}`);
 }
 
+/** One update of each adaptation as the plots name it: a noun, and what follows its plural. */
+const UPDATE_NAMES: Record<AdaptationKind, [noun: string, qualifier: string]> = {
+  sgd: ['SGD update', ''],
+  'learned rates': ['SGD update', ' with learned rates'],
+  'head only': ['SGD update', ' of the head'],
+  context: ['SGD update', ' of the context'],
+  'learned loss': ['update', ' down the learned loss'],
+};
+
+/** The report's fine-tuning updates ("SGD updates" only when every checkpoint takes plain SGD), `count` of them when given. */
+function updatesName(report: EvalReport, count?: number): string {
+  const kinds = new Set(report.results.map((r) => r.adaptation));
+  const [noun, qualifier] = kinds.size === 1 ? UPDATE_NAMES[[...kinds][0]] : ['fine-tuning update', ''];
+  return `${count === undefined ? `${noun}s` : plural(count, noun)}${qualifier}`;
+}
+
 /** `count` tasks of the family drawn from `seed`, each drawn as its wave over the family's x range. */
 export async function familyPlot(family: TaskFamily, count: number, seed: number): Promise<Plot> {
   const xs = linspace(family.xRange[0], family.xRange[1], GRID_POINTS);
@@ -148,7 +165,7 @@ function fitTitle(report: EvalReport): { text: string; subtitle: string } {
     return { text: `Adapting to ${target} from unlabeled source inputs`, subtitle: `each model: ${plural(updates, 'step')} down its learned loss, ${plural(samples, 'new input')} each${lr}` };
   }
   const daml = unlabeled ? '; daml: down its learned loss at unlabeled source inputs' : '';
-  return { text: `Fitting ${target} from ${plural(samples, 'point')}`, subtitle: `each model: ${plural(updates, 'SGD update')} on the same points${lr}${daml}` };
+  return { text: `Fitting ${target} from ${plural(samples, 'point')}`, subtitle: `each model: ${updatesName(report, updates)} on the same points${lr}${daml}` };
 }
 
 /** From an eval report made with --wave: per checkpoint, the support points, the true wave, and the model before and after fine-tuning. */
@@ -156,7 +173,7 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
   const wave = report.wave;
   if (!wave || report.results.some((r) => !r.predictions)) throw new UsageError('the eval report has no wave predictions: run `metalearn eval` with --wave A,phase');
   const { samples, updates } = report.settings;
-  const lines = ['true wave', 'before fine-tuning', `after ${plural(updates, 'SGD update')}`];
+  const lines = ['true wave', 'before fine-tuning', `after ${updatesName(report, updates)}`];
   const points = plural(samples, 'support point');
   const names = checkpointNames(report);
   const values = report.results.flatMap((r, i) => {
@@ -225,7 +242,7 @@ export async function lossesPlot(report: EvalReport): Promise<Plot> {
     return worst ? `${name} (up to ${worst}/${report.settings.tasks} diverged)` : name;
   });
   const values = report.results.flatMap((r, i) => r.byUpdate.filter((s) => s.diverged < s.n).map((s) => ({ checkpoint: labels[i], update: s.update, mean: s.mean, lo: s.mean - s.ci95, hi: s.mean + s.ci95 })));
-  const x = { field: 'update', type: 'quantitative' as const, title: 'SGD updates on the support points', scale: { domain: [0, report.settings.updates], nice: false }, axis: { tickMinStep: 1, format: 'd' } };
+  const x = { field: 'update', type: 'quantitative' as const, title: updatesName(report), scale: { domain: [0, report.settings.updates], nice: false }, axis: { tickMinStep: 1, format: 'd' } };
   // Opaque legend symbols, not the faint ones of the bands; below the plot, which a legend beside it would narrow.
   const legend = { symbolOpacity: 1, orient: 'bottom' as const, direction: 'vertical' as const };
   const color = { field: 'checkpoint', type: 'nominal' as const, title: 'checkpoint', sort: labels, scale: { domain: labels }, legend };
