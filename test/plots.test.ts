@@ -127,7 +127,7 @@ describe('plots', () => {
     assert.equal(lines(plot.svg), 2 * 3);
     assert.equal(points(plot.svg), 2 * SAMPLES);
     assert.deepEqual(legendLabels(plot.svg), ['true wave', 'before fine-tuning', `after ${UPDATES} SGD updates`, `${SAMPLES} support points`]);
-    for (const name of ['maml-run', 'reptile-run']) assert.ok(texts(plot.svg).includes(name), name);
+    for (const name of ['maml-run', 'reptile-run']) assert.ok(textLines(plot.svg).includes(name), name);
     checkPng(plot);
   });
 
@@ -193,6 +193,19 @@ describe('plots', () => {
     assert.equal(await losses({ plainSgd: true }, mixedRuns), 'SGD updates');
     const fit = await fitPlot(evaluate([4, 1], {}, mixedRuns));
     assert.ok(legendLabels(fit.svg).includes(`after ${UPDATES} fine-tuning updates`), legendLabels(fit.svg).join(' | '));
+  });
+
+  it("fit: each panel's title gives its grid MSE before and after fine-tuning, the report's", async () => {
+    const report = evaluate([4, 1]);
+    const titles = [...(await fitPlot(report)).svg.matchAll(/aria-label="Title text '([^']*)'"/g)].map((m) => m[1]);
+    ['maml-run', 'reptile-run'].forEach((name, i) => {
+      const title = titles.find((t) => t.startsWith(name));
+      const shown = title && /grid MSE ([\d.e+-]+) before, ([\d.e+-]+) after/.exec(title);
+      assert.ok(shown, `${name}: ${titles.join(' | ')}`);
+      const [before, after] = [report.results[i].byUpdate[0].mean, report.results[i].byUpdate[UPDATES].mean];
+      assert.ok(Math.abs(Number(shown[1]) - before) <= 5e-3 * before, `${shown[1]} shown, ${before} in the report`);
+      assert.ok(Math.abs(Number(shown[2]) - after) <= 5e-3 * after, `${shown[2]} shown, ${after} in the report`);
+    });
   });
 
   it('curves: a meta-loss line per run, validation before and after per run', async () => {

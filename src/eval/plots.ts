@@ -11,6 +11,7 @@ import type { Curve } from '../run/format.js';
 import { UsageError } from '../base/errors.js';
 import type { AdaptationKind } from '../core/adapt.js';
 import { GRID_POINTS } from '../core/fine-tune.js';
+import type { Summary } from '../core/stats.js';
 import type { CheckpointResult } from './checkpoints.js';
 import type { EvalReport } from './report.js';
 import { Rng } from '../core/rng.js';
@@ -152,6 +153,9 @@ export async function familyPlot(family: TaskFamily, count: number, seed: number
   });
 }
 
+/** A panel's grid MSE (of the one task of a --wave report), to 3 significant digits. */
+const showMse = (s: Summary) => (s.diverged === s.n ? 'diverged' : String(+s.mean.toPrecision(3)));
+
 /** The fit's title: the wave, how many points, and how each model adapts to them. */
 function fitTitle(report: EvalReport): { text: string; subtitle: string } {
   const wave = report.wave!;
@@ -168,7 +172,10 @@ function fitTitle(report: EvalReport): { text: string; subtitle: string } {
   return { text: `Fitting ${target} from ${plural(samples, 'point')}`, subtitle: `each model: ${updatesName(report, updates)} on the same points${lr}${daml}` };
 }
 
-/** From an eval report made with --wave: per checkpoint, the support points, the true wave, and the model before and after fine-tuning. */
+/**
+ * From an eval report made with --wave: per checkpoint, the support points, the true wave, and the model before
+ * and after fine-tuning, in a panel titled with its grid MSE before and after.
+ */
 export async function fitPlot(report: EvalReport): Promise<Plot> {
   const wave = report.wave;
   if (!wave || report.results.some((r) => !r.predictions)) throw new UsageError('the eval report has no wave predictions: run `metalearn eval` with --wave A,phase');
@@ -176,14 +183,16 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
   const lines = ['true wave', 'before fine-tuning', `after ${updatesName(report, updates)}`];
   const points = plural(samples, 'support point');
   const names = checkpointNames(report);
+  // Two lines per panel title, split at '\n' by the header's labelExpr.
+  const panels = report.results.map((r, i) => `${names[i]}\ngrid MSE ${showMse(r.byUpdate[0])} before, ${showMse(r.byUpdate[updates])} after`);
   const values = report.results.flatMap((r, i) => {
-    const curve = (s: string, ys: number[]) => wave.gridX.map((x, j) => ({ checkpoint: names[i], series: s, x, y: ys[j] }));
+    const curve = (s: string, ys: number[]) => wave.gridX.map((x, j) => ({ panel: panels[i], series: s, x, y: ys[j] }));
     return [
       ...curve(lines[0], wave.gridY),
       ...curve(lines[1], r.predictions!.before),
       ...curve(lines[2], r.predictions!.after),
       // daml never sees the labeled points: it adapts from unlabeled source inputs
-      ...(r.adaptation === 'learned loss' ? [] : wave.x.map((x, j) => ({ checkpoint: names[i], points, x, y: wave.y[j] }))),
+      ...(r.adaptation === 'learned loss' ? [] : wave.x.map((x, j) => ({ panel: panels[i], points, x, y: wave.y[j] }))),
     ];
   });
   // Lines and points are in fields of their own, so that each gets a legend whose symbols look like its marks.
@@ -194,7 +203,7 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
   return render({
     title: fitTitle(report),
     data: { values },
-    facet: { field: 'checkpoint', type: 'nominal', title: null, sort: names },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panels, header: { labelExpr: "split(datum.value, '\\n')" } },
     columns: Math.min(names.length, 3),
     spec: {
       width: 300,
