@@ -1,6 +1,7 @@
 // Plots: each kind renders an SVG whose marks and legend match its data and a PNG
 // that decodes, has the SVG's size times PNG_SCALE and is not blank; `metalearn
-// plot-data` writes both files. Inputs come from two tiny training runs.
+// plot-data` writes both files. Inputs come from tiny training runs, and the
+// curves' smoothing from the committed runs' curves (read only).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,7 +39,6 @@ function evaluate(wave?: [number, number] | [number, number, number], more: Reco
   try {
     // One step size, as comparisons take (maml's and reptile's defaults differ).
     const settings = resolveEvalConfig({ samples: SAMPLES, updates: UPDATES, tasks: 20, lr: 0.01, ...(wave ? { wave } : {}), ...more });
-
     return evaluateCheckpoints(models, settings, models[0].model.info!.config);
   } finally {
     for (const { model } of models) tf.dispose(model.params);
@@ -77,6 +77,7 @@ function nesting(text: string): number {
   return deepest;
 }
 
+const totalVariation = (ys: number[]) => ys.slice(1).reduce((sum, y, i) => sum + Math.abs(y - ys[i]), 0);
 
 /** The PNG decodes, is PNG_SCALE times the SVG's size, and has both light and dark pixels. */
 function checkPng(plot: Plot): void {
@@ -170,6 +171,14 @@ describe('plots', () => {
     assert.doesNotMatch((await lossesPlot(evaluate())).svg, /diverged/);
   });
 
+  it('curves: two meta-loss lines per run (as logged and smoothed), validation before and after per run', async () => {
+    const plot = await curvesPlot(Object.values(runs).map((run) => ({ run, curve: readRunDir(run).curve! })));
+    assert.equal(lines(plot.svg), 2 * 2 + 2 * 2);
+    assert.equal(points(plot.svg), 2 * 2 * readRunDir(runs.maml).curve!.validation.length);
+    assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run', 'after fine-tuning', 'before']);
+    checkPng(plot);
+  });
+
   it('losses: the lines span most of the canvas width, long legend labels or not', async () => {
     const plot = await lossesPlot(evaluate(undefined, { divergedAbove: 1 }, mixedRuns)); // labels that name divergences
     const xs = lineMarks(plot.svg).flatMap((line) => line.points.map(([x]) => x));
@@ -208,11 +217,23 @@ describe('plots', () => {
     });
   });
 
-  it('curves: a meta-loss line per run, validation before and after per run', async () => {
-    const plot = await curvesPlot(Object.values(runs).map((run) => ({ run, curve: readRunDir(run).curve! })));
-    assert.equal(lines(plot.svg), 2 + 2 * 2);
-    assert.equal(points(plot.svg), 2 * 2 * readRunDir(runs.maml).curve!.validation.length);
-    assert.deepEqual(legendLabels(plot.svg), ['maml-run', 'reptile-run', 'after fine-tuning', 'before']);
+  it("curves: each run's meta-loss drawn faint as logged and bold smoothed, which varies less; validation drawn in full", async () => {
+    const dirs = ['reptile-paper-0', 'maml-paper-k5-0'].map((name) => join(root, 'checkpoints', name));
+    const plot = await curvesPlot(dirs.map((run) => ({ run, curve: readRunDir(run).curve! })));
+    const metaLoss = lineMarks(plot.svg).filter((line) => line.label.includes('meta-loss'));
+    const faint = (line: { attributes: string }) => Number(/\bopacity="([\d.]+)"/.exec(line.attributes)?.[1] ?? 1) < 0.5;
+    for (const name of ['reptile-paper-0', 'maml-paper-k5-0']) {
+      const ofRun = metaLoss.filter((line) => line.label.endsWith(`run: ${name}`));
+      const raw = ofRun.find(faint);
+      const smoothed = ofRun.find((line) => !faint(line));
+      assert.ok(raw && smoothed && ofRun.length === 2, `${name}: ${ofRun.length} meta-loss lines, ${ofRun.filter(faint).length} faint`);
+      assert.equal(smoothed.points.length, raw.points.length);
+      const [rawTv, smoothedTv] = [raw, smoothed].map((line) => totalVariation(line.points.map(([, y]) => y)));
+      assert.ok(smoothedTv < rawTv / 2, `${name}: total variation ${smoothedTv} smoothed, ${rawTv} raw`);
+    }
+    const validation = lineMarks(plot.svg).filter((line) => line.label.includes('grid MSE'));
+    assert.equal(validation.length, 2 * 2);
+    assert.ok(!validation.some(faint));
     checkPng(plot);
   });
 

@@ -273,10 +273,33 @@ export interface RunCurve {
   curve: Curve;
 }
 
-/** Training curves of runs: the meta-loss, and the validation loss before and after fine-tuning, against the iteration. */
+/** How many logged meta-losses the smoothed meta-loss averages around each. */
+const SMOOTHED_POINTS = 21;
+
+/**
+ * The moving geometric mean of SMOOTHED_POINTS losses centred on each (fewer near the ends, as many on
+ * each side): on the log axis, the middle of the noise, which an arithmetic mean's spikes would lift.
+ */
+function smoothed(losses: number[]): number[] {
+  const logs = losses.map(Math.log);
+  return logs.map((_, i) => {
+    const half = Math.min((SMOOTHED_POINTS - 1) / 2, i, logs.length - 1 - i);
+    const window = logs.slice(i - half, i + half + 1);
+    return Math.exp(window.reduce((sum, l) => sum + l, 0) / window.length);
+  });
+}
+
+/** Each run's logged meta-losses, each with its smoothed value. */
+function metaLosses(runs: RunCurve[], names: string[]) {
+  return runs.flatMap((r, i) => {
+    const smooth = smoothed(r.curve.train.map((p) => p.metaLoss));
+    return r.curve.train.map((p, j) => ({ run: names[i], iteration: p.iteration, loss: p.metaLoss, smoothed: smooth[j] }));
+  });
+}
+
+/** Training curves of runs: the meta-loss as logged and smoothed, and the validation loss before and after fine-tuning, against the iteration. */
 export async function curvesPlot(runs: RunCurve[]): Promise<Plot> {
   const names = seriesNames(runs.map((r) => r.run));
-  const train = runs.flatMap((r, i) => r.curve.train.map((p) => ({ run: names[i], iteration: p.iteration, loss: p.metaLoss })));
   const stages = ['after fine-tuning', 'before'];
   const validation = runs.flatMap((r, i) =>
     r.curve.validation.flatMap((p) => [
@@ -284,20 +307,31 @@ export async function curvesPlot(runs: RunCurve[]): Promise<Plot> {
       { run: names[i], iteration: p.iteration, stage: stages[1], loss: p.before },
     ]),
   );
-  const color = { field: 'run', type: 'nominal' as const, title: 'run', sort: names, scale: { domain: names } };
+  // Opaque legend symbols, not the faint ones of the logged meta-loss.
+  const color = { field: 'run', type: 'nominal' as const, title: 'run', sort: names, scale: { domain: names }, legend: { symbolOpacity: 1 } };
   const x = { field: 'iteration', type: 'quantitative' as const, title: 'meta-iteration', axis: { tickMinStep: 1, format: ',d' } };
   // Losses fall by orders of magnitude during training.
-  const y = (title: string) => ({ field: 'loss', type: 'quantitative' as const, title, scale: { type: 'log' as const } });
+  const y = (title: string, field = 'loss') => ({ field, type: 'quantitative' as const, title, scale: { type: 'log' as const } });
   return render({
-    title: { text: `Meta-training of ${plural(runs.length, 'run')}`, subtitle: ['meta-loss: the objective each algorithm steps on', 'validation: grid MSE of the fixed validation tasks before and after fine-tuning'] },
+    title: {
+      text: `Meta-training of ${plural(runs.length, 'run')}`,
+      subtitle: [
+        'meta-loss: the objective each algorithm steps on, logged as its mean over each logging window',
+        `faint: as logged; bold: the geometric mean of the ${SMOOTHED_POINTS} logged values around each`,
+        'validation: grid MSE of the fixed validation tasks before and after fine-tuning',
+      ],
+    },
     hconcat: [
       {
-        title: 'meta-loss (mean per logging window)',
+        title: 'meta-loss',
         width: 380,
         height: 280,
-        data: { values: train },
-        mark: { type: 'line', strokeWidth: 1.5 },
-        encoding: { x, y: y('meta-loss'), color },
+        data: { values: metaLosses(runs, names) },
+        // The logged values faint, so that a noisy run's (reptile's) spikes hide no other run; its smoothed line over them.
+        layer: [
+          { mark: { type: 'line', strokeWidth: 1, opacity: 0.3 }, encoding: { x, y: y('meta-loss'), color } },
+          { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y: y('meta-loss', 'smoothed'), color } },
+        ],
       },
       {
         title: 'validation loss',
