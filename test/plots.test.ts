@@ -218,7 +218,7 @@ describe('plots', () => {
   });
 
   it("curves: each run's meta-loss drawn faint as logged and bold smoothed, which varies less; validation drawn in full", async () => {
-    const dirs = ['reptile-paper-0', 'maml-paper-k5-0'].map((name) => join(root, 'checkpoints', name));
+    const dirs = ['reptile-paper-0', 'maml-paper-k5-0'].map((name) => join(root, 'checkpoints', 'shipped', name));
     const plot = await curvesPlot(dirs.map((run) => ({ run, curve: readRunDir(run).curve! })));
     const metaLoss = lineMarks(plot.svg).filter((line) => line.label.includes('meta-loss'));
     const faint = (line: { attributes: string }) => Number(/\bopacity="([\d.]+)"/.exec(line.attributes)?.[1] ?? 1) < 0.5;
