@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Prints the README's results tables (markdown) from the `metalearn eval --out` reports that
+// Prints docs/results.md's tables (markdown) from the `metalearn eval --out` reports that
 // bin/reproduce.sh writes: per experiment, a summary (each config's mean over its seeds, with the
 // 95% t-interval over seeds widened by the interval a fresh 20 000-task evaluation falls in) beside
 // the published numbers, then every run on its own (mean over tasks, the interval a fresh 20 000-task
 // evaluation falls in, tasks that diverged, median).
 // Usage: node bin/results-table.js docs/results > docs/results/tables.md
-//        node bin/results-table.js docs/results --summary    (the summaries alone: the README's tables)
+//        node bin/results-table.js docs/results --summary    (the summaries alone: docs/results.md's tables)
 //        node bin/results-table.js docs/results --check docs/results/fresh-4242
 //            (does each summary cell's interval hold the mean of a fresh evaluation on other tasks?)
 import { existsSync, readFileSync } from 'node:fs';

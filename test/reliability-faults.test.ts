@@ -1,7 +1,7 @@
 // Faults during training, caused for real: signals, kill -9 at random moments, a
 // diverging run, a full disk, the run directory deleted under a running process.
 // Nothing is lost: the run directory always holds a checkpoint that loads, and a
-// resumed run ends exactly where an uninterrupted one does. The README's
+// resumed run ends exactly where an uninterrupted one does. docs/reliability.md's
 // "Reliability" table points here.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 // Bad input, tried as a user types it: every refusal is one line on stderr, exit 2
-// (usage) with no stack trace, and writes or overwrites nothing. The README's
+// (usage) with no stack trace, and writes or overwrites nothing. docs/reliability.md's
 // "Reliability" table points here.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

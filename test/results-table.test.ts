@@ -1,5 +1,5 @@
-// The README's results tables are bin/results-table.js's output on the committed reports, every
-// checkpoint they score is committed, a seed group's interval is the one the README describes, and
+// The results tables of docs/results.md are bin/results-table.js's output on the committed reports, every
+// checkpoint they score is shipped, a seed group's interval is the one docs/results.md describes, and
 // --check finds a mean that moved outside a stated interval.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,14 +23,14 @@ const num = (v: number) => v.toFixed(3);
 const fresh = (s: Stat) => 1.96 * s.std * Math.sqrt(1 / (s.n - s.diverged) + 1 / 20000);
 
 describe('results tables', () => {
-  it("the README's tables are the generator's summaries of docs/results, verbatim", () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  it("docs/results.md's tables are the generator's summaries of docs/results, verbatim", () => {
+    const doc = readFileSync(join(root, 'docs', 'results.md'), 'utf8');
     const summary = table(results, '--summary').trim();
     assert.ok(summary.length > 1000);
-    assert.ok(readme.includes(summary), 'README.md is out of date: node bin/results-table.js docs/results --summary');
+    assert.ok(doc.includes(summary), 'docs/results.md is out of date: node bin/results-table.js docs/results --summary');
   });
 
-  it('every checkpoint a report scores is committed under checkpoints/, so that the tables can be evaluated again from a clone', () => {
+  it('every checkpoint a report scores is shipped under checkpoints/shipped/, so that the tables can be evaluated again from a clone', () => {
     const reports = readdirSync(results).filter((f) => f.endsWith('.json') && f !== 'bench.json');
     assert.ok(reports.length >= 10);
     for (const file of reports) for (const r of read(file).results) assert.ok(existsSync(join(root, r.checkpoint, 'model.json')), `${file}: ${r.checkpoint}`);

@@ -12,7 +12,7 @@
 // Eval steps at the learned rates for the learned steps, then by plain SGD at its lr. Their defaults: 5 inner steps,
 // Adam 1e-3 annealed to 1e-5, the multi-step loss over 15 epochs (their parser's default) and first order for 80 of
 // 150 (their mini-ImageNet configs), epochs of 500 iterations: 7500 and 40 000 iterations here. On sine regression
-// (MSE, amplitudes to 5) 5 steps drive the learned rates until some tasks' inner loops diverge (README).
+// (MSE, amplitudes to 5) 5 steps drive the learned rates until some tasks' inner loops diverge (docs/training.md).
 // Two routes with the same result (test/gradients.test.ts): analytic (maml.ts's sweep, with per-step rates and
 // the multi-step loss) and autodiff (its adaptation's steps, nested tf.grads; first order holds each inner gradient).
 import * as tf from '@tensorflow/tfjs';
