@@ -5,6 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { cell, columnNames, shownUpdates } from '../src/commands/eval-table.js';
 import { TRAIN_OPTIONS } from '../src/config/config.js';
 import { runCli, runFiles } from './helpers.js';
 
@@ -54,9 +56,9 @@ describe('metalearn CLI', () => {
     const out = join(scratch, 'eval.json');
     const ev = metalearn('eval', '--checkpoint', 'checkpoints/reptile-5', '--samples', '5', '--updates', '10', '--tasks', '50', '--out', out);
     assert.equal(ev.code, 0, ev.stderr);
-    const lines = ev.stdout.trim().split('\n');
-    assert.match(lines[0], /checkpoint\s+lr\s+0\s+1\s+2\s.*\s10$/);
-    assert.match(lines[1], /^checkpoints\/reptile-5\s/);
+    const lines = ev.stdout.trimEnd().split('\n');
+    assert.match(lines[0], /^\s+reptile-5$/, 'the run directory names its column');
+    assert.match(lines[1], /^fine-tuning\s+sgd at 0\.02$/);
     const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(report.results[0].byUpdate.length, 11);
     assert.equal(report.settings.samples, 5);
@@ -88,5 +90,67 @@ describe('metalearn CLI', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /'algo' \(--algo\).*maml/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+});
+
+describe("eval's table", () => {
+  // committed runs, read only
+  const committed = fileURLToPath(new URL('../../checkpoints/', import.meta.url));
+  const TEN = ['maml-paper-k5-0', 'maml-paper-k5-1', 'maml-paper-k5-2', 'meta-sgd-freq-k5-0', 'maml++-paper-k5-0', 'anil-paper-k5-0', 'cavia-paper-k5-0', 'peer-transfer-paper-0', 'reptile-paper-0', 'random-paper-0'];
+  const evalTable = (runs: string[], ...args: string[]) => {
+    const r = metalearn('eval', ...runs.flatMap((run) => ['--checkpoint', join(committed, run)]), '--backend', 'cpu', ...args);
+    assert.equal(r.code, 0, r.stderr);
+    return r;
+  };
+  /** The updates of a table's rows, in order, section after section. */
+  const rowUpdates = (table: string) => [...table.matchAll(/^ +(\d+) updates?(?= )/gm)].map((m) => Number(m[1]));
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  it('ten checkpoints and 32 updates: tables of at most 100 columns, a column per checkpoint and seed group, updates 0, 1, 2, 5, 10, 20 and 32 as rows', () => {
+    const { stdout } = evalTable(TEN, '--tasks', '5', '--updates', '32', '--query', 'random');
+    for (const line of stdout.split('\n')) assert.ok(line.length <= 100, `${line.length} characters: ${line}`);
+    const tables = stdout.trimEnd().split('\n\n');
+    assert.ok(tables.length > 1, 'wrapped into several tables');
+    const heads = tables.map((t) => t.split('\n')[0]).join(' ');
+    for (const name of [...TEN, 'maml-paper-k5 (3 seeds)']) assert.match(heads, new RegExp(`(^| )${escape(name)}( |$)`), name);
+    const shown = [0, 1, 2, 5, 10, 20, 32];
+    for (const table of tables) {
+      assert.match(table, /^grid MSE after$(\n.*)+^random query MSE after$/m);
+      assert.deepEqual(rowUpdates(table), [...shown, ...shown], 'the grid and the random query losses');
+    }
+  });
+
+  it('--all-updates shows every update; the report (--out) holds every one either way', () => {
+    const [some, all] = [[], ['--all-updates']].map((flag, i) => {
+      const out = join(scratch, `updates-${i}.json`);
+      const r = evalTable(['reptile-paper-0'], '--tasks', '5', '--updates', '12', '--out', out, ...flag);
+      return { table: r.stdout, stderr: r.stderr, report: readFileSync(out, 'utf8') };
+    });
+    assert.deepEqual(rowUpdates(some.table), [0, 1, 2, 5, 10, 12]);
+    assert.match(some.stderr, /the loss after updates 0, 1, 2, 5, 10, 12 of 12: --all-updates shows every one/);
+    assert.deepEqual(rowUpdates(all.table), Array.from({ length: 13 }, (_, u) => u));
+    assert.doesNotMatch(all.stderr, /--all-updates shows/);
+    assert.equal(JSON.parse(some.report).results[0].byUpdate.length, 13);
+    assert.equal(some.report, all.report);
+  });
+
+  it('one task (--wave): the loss alone, no interval', () => {
+    const one = evalTable(['reptile-paper-0', 'maml-paper-k5-0'], '--wave', '2,1', '--updates', '2');
+    assert.deepEqual(rowUpdates(one.stdout), [0, 1, 2]);
+    for (const line of one.stdout.split('\n').filter((l) => /updates?/.test(l))) assert.match(line, /^ +\d updates?( +\d+\.\d{3}){2}$/);
+    assert.match(one.stderr, /the loss of the one task \(no interval over one task\)/);
+    const two = evalTable(['reptile-paper-0'], '--tasks', '2', '--updates', '2');
+    assert.match(two.stdout, /^ +2 updates +\d+\.\d{3}\+-\d+\.\d{3}$/m);
+  });
+
+  it('cells: no interval over fewer than two tasks that did not diverge; columns named by basename, longer where two collide', () => {
+    assert.equal(cell({ mean: 0.5, ci95: 0, diverged: 1, n: 2 }), '0.500 (diverged 1/2)');
+    assert.equal(cell({ mean: 0.5, ci95: 0.25, diverged: 1, n: 3 }), '0.500+-0.250 (diverged 1/3)');
+    assert.equal(cell({ mean: NaN, ci95: 0, diverged: 3, n: 3 }), 'diverged 3/3');
+    assert.deepEqual(columnNames(['runs/a/reptile-0', 'runs/b/reptile-0', 'maml-0/', './runs/a/reptile-0']), [join('a', 'reptile-0'), join('b', 'reptile-0'), 'maml-0', `${join('a', 'reptile-0')} #2`]);
+    assert.deepEqual(shownUpdates(0, false), [0]);
+    assert.deepEqual(shownUpdates(3, false), [0, 1, 2, 3]);
+    assert.deepEqual(shownUpdates(250, false), [0, 1, 2, 5, 10, 20, 50, 100, 200, 250]);
+    assert.deepEqual(shownUpdates(4, true), [0, 1, 2, 3, 4]);
   });
 });

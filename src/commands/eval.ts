@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { RunError, UsageError } from '../base/errors.js';
 import { describeFsError, whyNotWritable, writeFileAtomic } from '../base/files.js';
-import type { Summary } from '../core/stats.js';
 import { EVAL_OPTIONS, resolveEvalConfig, type EvalConfig } from '../eval/options.js';
-import { evaluateCheckpoints, type EvalReport, type SeedGroup } from '../eval/report.js';
+import { evaluateCheckpoints, type EvalReport } from '../eval/report.js';
 import { flagValues, helpWithDefault } from '../options/option.js';
 import { loadModel } from '../run/checkpoint.js';
 import { configOf, disposeModel, MODEL_FILE, RUNS_FOLDER, type LoadedModel } from '../run/format.js';
+import { formatTable, outputWidth, shownUpdates } from './eval-table.js';
 import { dim, heading, Output, type Runner } from './output.js';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
 
@@ -23,6 +23,7 @@ export function registerEval(program: Command, run: Runner): void {
   for (const spec of Object.values(EVAL_OPTIONS)) cmd.option(spec.flag, helpWithDefault(spec));
   runtimeOptions(cmd);
   cmd
+    .option('--all-updates', 'print the loss after every update (default: after updates 0, 1, 2, 5, 10, 20, 50, 100, ... and the last; --out and --json hold every update)')
     .option('--out <file.json>', 'write the per-update statistics and the settings as JSON')
     .option('--quiet', 'print only the table')
     .option('--json', 'print the results as JSON on stdout instead of a table')
@@ -69,15 +70,7 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
       `${settings.updates} update(s); MSE on ${report.settings.gridPoints} grid points over x in [${report.family.xRange.map((v) => +v.toFixed(3))}]${settings.query === 'random' ? ` and on K=${settings.samples} random query points` : ''}`,
   );
   if (flags.json) out.event(report);
-  else {
-    process.stdout.write(formatTable(report));
-    out.info(dim(`mean +- half-width of the 95% confidence interval over tasks (1.96 sd / sqrt(n)); a task whose loss is above ${+report.settings.divergedAbove.toPrecision(4)} or not finite counts as diverged, left out of the mean`));
-    if (report.seedGroups.length) out.info(dim("over seeds: the mean of the runs' means +- half-width of the 95% t-interval over seeds (t sd / sqrt(runs))"));
-    if (report.results.some((r) => r.phaseAccuracy)) out.info(dim("right phase: the share of tasks whose fit is nearer (grid MSE) its own wave than the family's other phases'"));
-    if (report.results.some((r) => r.adaptation === 'learned loss')) out.info(dim(`daml adapts down its learned loss at K=${settings.samples} fresh unlabeled source inputs per update, not on the support points`));
-    const everything = report.results.every((r) => r.byUpdate.slice(1).every((s) => s.diverged === s.n));
-    if (everything && settings.updates > 0) out.info(`every task diverged after every update, for every checkpoint: try a smaller --lr or fewer --updates`);
-  }
+  else printTable(out, report, Boolean(flags.allUpdates));
   if (outFile !== null) {
     try {
       writeFileAtomic(outFile, `${JSON.stringify(report, null, 1)}\n`);
@@ -89,30 +82,16 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
   return 0;
 }
 
-/** "0.310+-0.035", "0.654+-0.288 (diverged 3/600)", "diverged 600/600". */
-export function cell(s: Pick<Summary, 'mean' | 'ci95' | 'diverged' | 'n'>): string {
-  if (s.diverged === s.n) return `diverged ${s.diverged}/${s.n}`;
-  const number = (v: number, digits: number) => (Math.abs(v) >= 100 ? v.toExponential(digits - 1) : v.toFixed(digits));
-  return `${number(s.mean, 3)}+-${number(s.ci95, 3)}${s.diverged ? ` (diverged ${s.diverged}/${s.n})` : ''}`;
-}
-
-function seedCell(s: SeedGroup['byUpdate'][number]): string {
-  if (s.runs === 0) return `diverged in all ${s.divergedRuns} runs`;
-  return `${s.mean.toFixed(3)}+-${s.ci95.toFixed(3)}${s.divergedRuns ? ` (${s.divergedRuns} run(s) diverged)` : ''}`;
-}
-
-function formatTable(report: EvalReport): string {
-  const header = ['checkpoint', 'lr', ...report.results[0].byUpdate.map((s) => `${s.update}`)];
-  const rows = report.results.flatMap((r) => [
-    [r.checkpoint, String(r.lr), ...r.byUpdate.map(cell)],
-    ...(r.queryByUpdate ? [['  random query', '', ...r.queryByUpdate.map(cell)]] : []),
-    ...(r.phaseAccuracy ? [['  right phase', '', ...r.phaseAccuracy.map((a) => `${(100 * a).toFixed(1)}%`)]] : []),
-  ]);
-  for (const g of report.seedGroups) {
-    rows.push([`${g.name}: ${g.members.length} seeds`, String(report.results[g.members[0]].lr), ...g.byUpdate.map(seedCell)]);
-    if (g.queryByUpdate) rows.push(['  random query', '', ...g.queryByUpdate.map(seedCell)]);
-  }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return `${line(header)}\n${rows.map(line).join('\n')}\n`;
+/** The table on stdout, and what its numbers are on stderr. */
+function printTable(out: Output, report: EvalReport, allUpdates: boolean): void {
+  const updates = shownUpdates(report.settings.updates, allUpdates);
+  process.stdout.write(formatTable(report, updates, outputWidth()));
+  const spread = report.settings.tasks === 1 ? 'the loss of the one task (no interval over one task)' : 'mean +- half-width of the 95% confidence interval over tasks (1.96 sd / sqrt(n))';
+  out.info(dim(`${spread}; a task whose loss is above ${+report.settings.divergedAbove.toPrecision(4)} or not finite counts as diverged, left out of the mean`));
+  if (updates.length < report.settings.updates + 1) out.info(dim(`the loss after updates ${updates.join(', ')} of ${report.settings.updates}: --all-updates shows every one`));
+  if (report.seedGroups.length) out.info(dim("over seeds: the mean of the runs' means +- half-width of the 95% t-interval over seeds (t sd / sqrt(runs))"));
+  if (report.results.some((r) => r.phaseAccuracy)) out.info(dim("right phase: the share of tasks whose fit is nearer (grid MSE) its own wave than the family's other phases'"));
+  if (report.results.some((r) => r.adaptation === 'learned loss')) out.info(dim(`daml adapts down its learned loss at K=${report.settings.samples} fresh unlabeled source inputs per update, not on the support points`));
+  const everything = report.results.every((r) => r.byUpdate.slice(1).every((s) => s.diverged === s.n));
+  if (everything && report.settings.updates > 0) out.info(`every task diverged after every update, for every checkpoint: try a smaller --lr or fewer --updates`);
 }
