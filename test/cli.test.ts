@@ -1,7 +1,7 @@
 // The built CLI as a user runs it: help, a smoke run of `train --algo reptile`
 // with few iterations, then `eval` on its checkpoint.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -83,6 +83,21 @@ describe('metalearn CLI', () => {
     const refused = metalearn('train', '--resume', 'checkpoints/annealed', '--iterations', '9');
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /iterations = 6, not 9 \(its outer step size is annealed/);
+  });
+
+  it('--resume of a run trained to its iterations says so and how to train further, exits 0 and rewrites nothing', () => {
+    assert.equal(metalearn('train', '--algo', 'reptile', '--iterations', '4', '--hidden', '8', '--name', 'finished', '--quiet').code, 0);
+    const dir = join(scratch, 'checkpoints', 'finished');
+    const before = readdirSync(dir).map((f) => [f, statSync(join(dir, f)).mtimeMs]);
+    const again = metalearn('train', '--resume', 'checkpoints/finished');
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stderr, 'checkpoints/finished is already trained to its 4 iterations: to train further, give more, e.g. npx metalearn train --resume checkpoints/finished --iterations 8\n');
+    assert.deepEqual(readdirSync(dir).map((f) => [f, statSync(join(dir, f)).mtimeMs]), before);
+    const json = metalearn('train', '--resume', 'checkpoints/finished', '--iterations', '4', '--json');
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), { event: 'end', runDir: 'checkpoints/finished', iteration: 4, stopped: false, validation: JSON.parse(readFileSync(runFiles(dir).curve, 'utf8')).validation.at(-1) });
+    assert.equal(metalearn('train', '--algo', 'maml++', '--iterations', '2', '--hidden', '8', '--name', 'annealed-done', '--quiet').code, 0);
+    assert.match(metalearn('train', '--resume', 'checkpoints/annealed-done').stderr, /already trained to its 2 iterations, over which its outer step size is annealed \(--meta-lr-final\): to train longer, start a new run/);
   });
 
   it('rejects an unknown algorithm with one line and exit code 2', () => {

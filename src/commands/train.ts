@@ -2,13 +2,14 @@
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import { trains } from '../algorithms/index.js';
 import { helpFor, parseOptions, resolveConfig, TRAIN_OPTIONS, type OptionKey, type TrainConfig } from '../config/config.js';
 import { readConfigFile } from '../config/file.js';
 import { UsageError } from '../base/errors.js';
 import { flagValues } from '../options/option.js';
 import { RUNS_FOLDER } from '../run/format.js';
 import { checkRunDir } from '../run/prepare.js';
-import { train, type Progress, type TrainOptions, type TrainResult } from '../train/loop.js';
+import { readResumable, train, type Progress, type Resumable, type TrainOptions, type TrainResult } from '../train/loop.js';
 import { dim, fmt, good, heading, Output, type Runner } from './output.js';
 import type { Runtime } from '../kernels/backend.js';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
@@ -58,6 +59,10 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   const fromFile = flags.config ? readConfigFile(String(flags.config)) : {};
   if (flags.seeds !== undefined) return seedsCommand(flags, fromFile, fromFlags, out);
   const request = requestOf(flags, fromFile, fromFlags);
+  if (request.resume) {
+    const resumable = readResumable(request.runDir, request.resume);
+    if (resumable.left === 0) return nothingToResume(request.runDir, resumable, out);
+  }
   const running = await startRuntime(requestedRuntime);
   if (running.note) out.info(dim(`note: ${running.note}; using TF.js's built-in kernels`));
   const display = new TrainDisplay(out, running, request);
@@ -75,6 +80,16 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
     display.close();
     release();
   }
+}
+
+/** A resume with no iteration left to train: says so and how to train further, as the end of the run (--json: its end event), and touches nothing. */
+function nothingToResume(dir: string, { run, config }: Resumable, out: Output): number {
+  const done = run.info.iteration;
+  if (!trains(config.algo)) out.info(`${dir} is a ${config.algo} run, which does not train: there is nothing to resume`);
+  else if (config.metaLrFinal !== null) out.info(`${dir} is already trained to its ${done} iterations, over which its outer step size is annealed (--meta-lr-final): to train longer, start a new run with more --iterations`);
+  else out.info(`${dir} is already trained to its ${done} iterations: to train further, give more, e.g. npx metalearn train --resume ${dir} --iterations ${2 * done || 1}`);
+  out.event({ event: 'end', runDir: dir, iteration: done, stopped: false, validation: run.curve.validation.at(-1) ?? null });
+  return 0;
 }
 
 /** What train prints as it goes: a header, a progress bar on a terminal (JSON events with --json), and how it ended. */
