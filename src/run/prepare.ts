@@ -26,11 +26,15 @@ export function checkRunDir(dir: string, force: boolean): void {
   );
 }
 
+/** Refuses to resume a directory that holds no committed checkpoint; touches nothing. */
+export function checkResumable(dir: string): void {
+  if (!existsSync(join(dir, MODEL_FILE))) throw new UsageError(`cannot resume ${dir}: no model.json (not a metalearn run directory, or stopped before its first checkpoint: --force starts it again)`);
+}
+
 /** Makes the run directory ready for this process alone: created or checked, locked, cleaned of what a killed writer (or, with force, an earlier run) left. */
 export function prepareRunDir(dir: string, o: { resume: boolean; force: boolean }): RunLock {
-  if (o.resume) {
-    if (!existsSync(join(dir, MODEL_FILE))) throw new UsageError(`cannot resume ${dir}: no model.json (not a metalearn run directory, or stopped before its first checkpoint: --force starts it again)`);
-  } else {
+  if (o.resume) checkResumable(dir);
+  else {
     checkRunDir(dir, o.force);
     try {
       // the last level without `recursive`, so that a read-only parent reports EROFS rather than ENOENT

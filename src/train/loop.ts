@@ -16,7 +16,7 @@ import { runtime } from '../kernels/backend.js';
 import { readRunDir, saveCheckpoint } from '../run/checkpoint.js';
 import type { Curve, ResumeState, Run, RunInfo, ValidationPoint } from '../run/format.js';
 import type { RunLock } from '../run/lock.js';
-import { prepareRunDir } from '../run/prepare.js';
+import { checkResumable, prepareRunDir } from '../run/prepare.js';
 import { initialValues, metaStep, sampleMetaBatch, trainable, type Trainable } from './meta-step.js';
 
 export interface Progress {
@@ -86,6 +86,7 @@ export interface Resumable {
 
 /** Reads a run to resume and checks the changes asked for; train() reads it again under the run's lock. */
 export function readResumable(dir: string, changes: Partial<TrainConfig>): Resumable {
+  checkResumable(dir);
   const run = readRunDir(dir);
   if (!run.info || !run.resume || !run.curve) throw new UsageError(`cannot resume ${dir}: it holds a plain layers model, not a metalearn run`);
   const config = resumeConfig(run.info.config, changes, `--resume ${dir}`);
