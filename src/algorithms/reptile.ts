@@ -48,8 +48,9 @@ export const reptile = learner({
   // (Flux post, OpenAI's sine demo) several inner minibatch steps on 50 points and a plain interpolation
   // step epsilon = 0.1: with one inner step it would be joint training
   defaults: { metaOptimizer: 'sgd', metaLr: 0.1, innerSteps: 5, innerLr: 0.02, support: 50, metaBatch: 5 },
-  check(config, refuse) {
-    if (config.innerBatch > config.support) refuse('innerBatch', `inner-batch ${config.innerBatch} is larger than support ${config.support}`);
+  check(config, refuse, shown) {
+    const advice = `give --inner-batch ${config.support} or less, or --support ${config.innerBatch} or more`;
+    if (config.innerBatch > config.support) refuse('innerBatch', `inner-batch ${shown('innerBatch')} is larger than support ${shown('support')}: ${advice}`);
   },
   metaGradient({ params, config, rng }, batch) {
     return tf.tidy(() => {
