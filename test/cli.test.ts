@@ -100,6 +100,16 @@ describe('metalearn CLI', () => {
     assert.match(metalearn('train', '--resume', 'checkpoints/annealed-done').stderr, /already trained to its 2 iterations, over which its outer step size is annealed \(--meta-lr-final\): to train longer, start a new run/);
   });
 
+  it('plot-data offers an option only where the option it needs is: losses has no --wave, so no --points', () => {
+    const flagsOf = (kind: string) => new Set([...metalearn('plot-data', kind, '--help').stdout.matchAll(/^ +(--[a-z-]+)/gm)].map((m) => m[1]));
+    const [losses, fit] = [flagsOf('losses'), flagsOf('fit')];
+    assert.ok(losses.has('--checkpoint') && !losses.has('--wave') && !losses.has('--points'), [...losses].join(' '));
+    assert.ok(fit.has('--wave') && fit.has('--points'), [...fit].join(' '));
+    const refused = metalearn('plot-data', 'losses', '--checkpoint', 'x', '--points', '1');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /unknown option '--points'/);
+  });
+
   it('rejects an unknown algorithm with one line and exit code 2', () => {
     const r = metalearn('train', '--algo', 'mammal');
     assert.equal(r.code, 2);
