@@ -110,6 +110,15 @@ describe('metalearn CLI', () => {
     assert.match(refused.stderr, /unknown option '--points'/);
   });
 
+  it('a misspelt command gets a suggestion: one it begins or that begins it, or a near miss', () => {
+    for (const [word, meant] of [['evaluate', 'eval'], ['plot', 'plot-data'], ['training', 'train'], ['evl', 'eval']]) {
+      const r = metalearn(word);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr, `error: unknown command '${word}' (Did you mean ${meant}?) (add --help for usage)\n`);
+    }
+    assert.equal(metalearn('xyz').stderr, "error: unknown command 'xyz' (add --help for usage)\n");
+  });
+
   it('rejects an unknown algorithm with one line and exit code 2', () => {
     const r = metalearn('train', '--algo', 'mammal');
     assert.equal(r.code, 2);
