@@ -100,6 +100,20 @@ describe('metalearn CLI', () => {
     assert.match(metalearn('train', '--resume', 'checkpoints/annealed-done').stderr, /already trained to its 2 iterations, over which its outer step size is annealed \(--meta-lr-final\): to train longer, start a new run/);
   });
 
+  it("a run's model.json names its run directory: eval --checkpoint, train --resume, plot-data curves --run", () => {
+    assert.equal(metalearn('train', '--algo', 'reptile', '--iterations', '2', '--hidden', '8', '--name', 'by-model', '--quiet').code, 0);
+    const model = join('checkpoints', 'by-model', 'model.json');
+    const evaluated = metalearn('eval', '--checkpoint', model, '--tasks', '5', '--updates', '1', '--backend', 'cpu', '--json');
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    assert.equal(JSON.parse(evaluated.stdout).results[0].checkpoint, join('checkpoints', 'by-model'));
+    const resumed = metalearn('train', '--resume', model, '--iterations', '3', '--json');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!).iteration, 3);
+    assert.ok(existsSync(join(scratch, 'checkpoints', 'by-model', 'weights-0000003.bin')));
+    const plotted = metalearn('plot-data', 'curves', '--run', model, '--out', join('plots', 'by-model'));
+    assert.equal(plotted.code, 0, plotted.stderr);
+  });
+
   it('plot-data offers an option only where the option it needs is: losses has no --wave, so no --points', () => {
     const flagsOf = (kind: string) => new Set([...metalearn('plot-data', kind, '--help').stdout.matchAll(/^ +(--[a-z-]+)/gm)].map((m) => m[1]));
     const [losses, fit] = [flagsOf('losses'), flagsOf('fit')];

@@ -9,7 +9,7 @@ import { describeFsError, whyNotWritable, writeFileAtomic } from '../base/files.
 import { EVAL_OPTIONS, resolveEvalConfig, type EvalConfig } from '../eval/options.js';
 import { evaluateCheckpoints, type EvalReport } from '../eval/report.js';
 import { flagValues, helpWithDefault } from '../options/option.js';
-import { loadModel } from '../run/checkpoint.js';
+import { loadModel, runDirOf } from '../run/checkpoint.js';
 import { configOf, disposeModel, MODEL_FILE, RUNS_FOLDER, type LoadedModel } from '../run/format.js';
 import { formatTable, outputWidth, shownUpdates } from './eval-table.js';
 import { dim, heading, Output, type Runner } from './output.js';
@@ -19,7 +19,7 @@ export function registerEval(program: Command, run: Runner): void {
   const cmd = program
     .command('eval')
     .description('fine-tune checkpoints on the same held-out tasks; print the loss after every update with 95% confidence intervals')
-    .option('--checkpoint <run-dir>', `run directory (its model.json); repeat to compare several (default: the most recently trained run under ${RUNS_FOLDER}/)`, collect);
+    .option('--checkpoint <run-dir>', `run directory (or its model.json); repeat to compare several (default: the most recently trained run under ${RUNS_FOLDER}/)`, collectRunDirs);
   for (const spec of Object.values(EVAL_OPTIONS)) cmd.option(spec.flag, helpWithDefault(spec));
   runtimeOptions(cmd);
   cmd
@@ -30,8 +30,8 @@ export function registerEval(program: Command, run: Runner): void {
     .action((flags: Record<string, unknown>) => run(() => evalCommand(flags)));
 }
 
-/** Commander's accumulator for a repeatable option. */
-export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+/** Commander's accumulator for a repeatable option that names run directories (a run's model.json names its directory). */
+export const collectRunDirs = (value: string, previous: string[] = []): string[] => [...previous, runDirOf(value)];
 
 /** The run under checkpoints/ whose latest checkpoint is the newest. */
 function latestRun(): string {

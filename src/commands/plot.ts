@@ -13,7 +13,7 @@ import { flagValues, helpWithDefault, parseNumber } from '../options/option.js';
 import type { Plot } from '../eval/plots.js';
 import { EVAL_OPTIONS, evalOptionsWithout, resolveEvalConfig } from '../eval/options.js';
 import type { EvalReport } from '../eval/report.js';
-import { collect, evaluateRunDirs } from './eval.js';
+import { collectRunDirs, evaluateRunDirs } from './eval.js';
 import { Output, type Runner } from './output.js';
 
 type Flags = Record<string, unknown>;
@@ -56,7 +56,7 @@ export function registerPlot(program: Command, run: Runner): void {
   const curves = plot
     .command('curves')
     .description('meta-training curves: meta-loss and validation loss against the iteration, one line per run')
-    .requiredOption('--run <run-dir>', 'run directory whose curve.json to draw; repeat to compare runs', collect);
+    .requiredOption('--run <run-dir>', 'run directory whose curve.json to draw; repeat to compare runs', collectRunDirs);
   finish(curves, 'curves', run, curvesCommand);
 }
 
@@ -82,7 +82,7 @@ function finish(cmd: Command, kind: string, run: Runner, action: (flags: Flags, 
 function evaluationOptions(cmd: Command, without: keyof typeof EVAL_OPTIONS): void {
   cmd
     .option('--eval <file.json>', 'the report written by `metalearn eval --out`')
-    .option('--checkpoint <run-dir>', 'evaluate this run directory instead of reading --eval; repeat for one series per checkpoint', collect);
+    .option('--checkpoint <run-dir>', 'evaluate this run directory instead of reading --eval; repeat for one series per checkpoint', collectRunDirs);
   for (const key of evalOptionsWithout(without)) cmd.option(EVAL_OPTIONS[key].flag, `with --checkpoint: ${helpWithDefault(EVAL_OPTIONS[key])}`);
   runtimeOptions(cmd, 'with --checkpoint: ');
 }

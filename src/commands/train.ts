@@ -7,6 +7,7 @@ import { helpFor, parseOptions, resolveConfig, TRAIN_OPTIONS, type OptionKey, ty
 import { readConfigFile } from '../config/file.js';
 import { UsageError } from '../base/errors.js';
 import { flagValues } from '../options/option.js';
+import { runDirOf } from '../run/checkpoint.js';
 import { RUNS_FOLDER } from '../run/format.js';
 import { checkRunDir } from '../run/prepare.js';
 import { readResumable, train, type Progress, type Resumable, type TrainOptions, type TrainResult } from '../train/loop.js';
@@ -26,7 +27,7 @@ export function registerTrain(program: Command, run: Runner): void {
   cmd
     .option('--name <dir>', `run directory under ${RUNS_FOLDER}/ (default: <config-or-algo>-<seed>)`)
     .option('--out-dir <dir>', 'parent folder of run directories', RUNS_FOLDER)
-    .option('--resume <run-dir>', 'continue the run saved in this directory')
+    .option('--resume <run-dir>', 'continue the run saved in this directory (or named by its model.json)', runDirOf)
     .option('--force', 'replace an existing run directory')
     .option('--seeds <list>', 'train the same config under each of these seeds (e.g. 0,1,2), in <name>-<seed>, as many at a time as --jobs; one progress display')
     .option('--jobs <n>', `with --seeds: runs at a time (default: the number of cores, ${availableParallelism()} here)`);
