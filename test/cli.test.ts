@@ -191,6 +191,17 @@ describe("eval's table", () => {
     assert.match(two.stdout, /^ +2 updates +\d+\.\d{3}\+-\d+\.\d{3}$/m);
   });
 
+  it('checkpoints trained on different task families: a note says which family the tasks are from and how the others differ (not with --quiet or --json)', () => {
+    const runs = ['maml-paper-k5-0', 'meta-sgd-freq-k5-0'];
+    const frequency = (run: string) => JSON.parse(readFileSync(join(committed, run, 'model.json'), 'utf8')).userDefinedMetadata.metalearn.config.frequency as number[];
+    assert.notDeepEqual(frequency(runs[0]), frequency(runs[1]));
+    const shown = (range: number[]) => (range[0] === range[1] ? `${range[0]}` : range.join(','));
+    const note = `note: the tasks are drawn from the task family of ${join(committed, runs[0])}, the first checkpoint; ${join(committed, runs[1])} was trained on another: frequency ${shown(frequency(runs[1]))} (the tasks: frequency ${shown(frequency(runs[0]))})\n`;
+    assert.ok(evalTable(runs, '--tasks', '5', '--updates', '1').stderr.includes(note));
+    for (const quiet of ['--quiet', '--json']) assert.doesNotMatch(evalTable(runs, '--tasks', '5', '--updates', '1', quiet).stderr, /note:/);
+    assert.doesNotMatch(evalTable(['maml-paper-k5-0', 'reptile-paper-0'], '--tasks', '5', '--updates', '1').stderr, /note:/, 'the same family');
+  });
+
   it('cells: no interval over fewer than two tasks that did not diverge; columns named by basename, longer where two collide', () => {
     assert.equal(cell({ mean: 0.5, ci95: 0, diverged: 1, n: 2 }), '0.500 (diverged 1/2)');
     assert.equal(cell({ mean: 0.5, ci95: 0.25, diverged: 1, n: 3 }), '0.500+-0.250 (diverged 1/3)');

@@ -7,9 +7,11 @@ import type { Command } from 'commander';
 import { RunError, UsageError } from '../base/errors.js';
 import { describeFsError, whyNotWritable, writeFileAtomic } from '../base/files.js';
 import { EVAL_OPTIONS, resolveEvalConfig, type EvalConfig } from '../eval/options.js';
+import { familyDifferences } from '../eval/checkpoints.js';
 import { evaluateCheckpoints, type EvalReport } from '../eval/report.js';
 import { flagValues, helpWithDefault } from '../options/option.js';
 import { loadModel, runDirOf } from '../run/checkpoint.js';
+import type { TrainConfig } from '../config/config.js';
 import { configOf, disposeModel, MODEL_FILE, RUNS_FOLDER, type LoadedModel } from '../run/format.js';
 import { formatTable, outputWidth, shownUpdates } from './eval-table.js';
 import { dim, heading, Output, type Runner } from './output.js';
@@ -41,13 +43,13 @@ function latestRun(): string {
   return runs.reduce((a, b) => (committed(b) > committed(a) ? b : a));
 }
 
-/** Loads the checkpoints, fine-tunes them all as `metalearn eval` does on the chosen backend, and frees their weights. */
-export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, flags: Record<string, unknown>): Promise<EvalReport> {
+/** Loads the checkpoints, fine-tunes them all as `metalearn eval` does on the chosen backend, and frees their weights; their configs stay (null for a plain layers model). */
+export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, flags: Record<string, unknown>): Promise<{ report: EvalReport; configs: (TrainConfig | null)[] }> {
   await startRuntime(runtimeChoice(flags));
   const models: { dir: string; model: LoadedModel }[] = [];
   try {
     for (const dir of dirs) models.push({ dir, model: loadModel(dir) });
-    return evaluateCheckpoints(models, settings, configOf(models[0].model));
+    return { report: evaluateCheckpoints(models, settings, configOf(models[0].model)), configs: models.map(({ model }) => model.info?.config ?? null) };
   } finally {
     for (const { model } of models) disposeModel(model);
   }
@@ -64,11 +66,13 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
     dirs = [latestRun()];
     out.info(`no --checkpoint: evaluating ${dirs[0]}, the most recently trained run under ${RUNS_FOLDER}/`);
   }
-  const report = await evaluateRunDirs(dirs, settings, flags);
+  const { report, configs } = await evaluateRunDirs(dirs, settings, flags);
   out.info(
     `${heading('metalearn eval')} on ${describeRuntime(report)}: ${report.settings.tasks} task(s), K=${settings.samples} from [${report.settings.sampleRange.map((v) => +v.toFixed(3))}], ` +
       `${settings.updates} update(s); MSE on ${report.settings.gridPoints} grid points over x in [${report.family.xRange.map((v) => +v.toFixed(3))}]${settings.query === 'random' ? ` and on K=${settings.samples} random query points` : ''}`,
   );
+  const otherFamilies = familyNote(report, configs, FAMILY_KEYS.some((key) => settings[key] !== undefined));
+  if (otherFamilies) out.info(otherFamilies);
   if (flags.json) out.event(report);
   else printTable(out, report, Boolean(flags.allUpdates));
   if (outFile !== null) {
@@ -80,6 +84,18 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
     out.info(`wrote ${outFile}`);
   }
   return 0;
+}
+
+/** The eval options that choose the task family, else the first checkpoint's. */
+const FAMILY_KEYS = ['amplitude', 'phase', 'phases', 'frequency', 'xRange'] as const;
+
+/** Where the checkpoints were trained on different task families: which one the tasks are drawn from, and how the others differ from it; else null. */
+function familyNote(report: EvalReport, configs: (TrainConfig | null)[], given: boolean): string | null {
+  const trained = configs.map((c) => c && familyDifferences(c, report.family));
+  if (new Set(trained.filter((d) => d !== null).map((d) => d.join())).size < 2) return null;
+  const source = given ? 'the task family asked for' : `the task family of ${report.results[0].checkpoint}, the first checkpoint`;
+  const others = trained.flatMap((d, i) => (d?.length ? [`${report.results[i].checkpoint} was trained on another: ${d.join(', ')}`] : []));
+  return `note: the tasks are drawn from ${source}; ${others.join('; ')}`;
 }
 
 /** The table on stdout, and what its numbers are on stderr. */

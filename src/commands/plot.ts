@@ -104,7 +104,7 @@ async function evalReport(flags: Flags): Promise<EvalReport> {
     return readReport(String(flags.eval));
   }
   if (!dirs) throw new UsageError('give --eval <file.json> or --checkpoint <run-dir>');
-  return evaluateRunDirs(dirs, resolveEvalConfig(settings), flags);
+  return (await evaluateRunDirs(dirs, resolveEvalConfig(settings), flags)).report;
 }
 
 function readReport(path: string): EvalReport {
