@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cell, columnNames, shownUpdates } from '../src/commands/eval-table.js';
 import { TRAIN_OPTIONS } from '../src/config/config.js';
+import { FORMAT_VERSION } from '../src/run/format.js';
 import { runCli, runFiles } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'metalearn-cli-'));
@@ -34,6 +35,17 @@ describe('metalearn CLI', () => {
     for (const flag of ['--config', '--name', '--resume', '--force', '--backend', '--quiet', '--json']) assert.ok(text.includes(flag), flag);
     const evalHelp = metalearn('eval', '--help').stdout;
     for (const flag of ['--checkpoint', '--samples', '--updates', '--lr', '--tasks', '--seed', '--out', '--backend']) assert.ok(evalHelp.includes(flag), flag);
+  });
+
+  it("--version is package.json's and its lock's, past 0.1 (metalearn 0.1 wrote format 1, this one writes a later format)", () => {
+    const read = (file: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../${file}`, import.meta.url)), 'utf8'));
+    const [pkg, lock] = [read('package.json'), read('package-lock.json')];
+    const version = metalearn('--version');
+    assert.equal(version.code, 0);
+    assert.equal(version.stdout, `${pkg.version}\n`);
+    assert.deepEqual([lock.version, lock.packages[''].version], [pkg.version, pkg.version]);
+    assert.ok(FORMAT_VERSION > 1);
+    assert.doesNotMatch(pkg.version, /^0\.1\./);
   });
 
   it('smoke: train --algo reptile with few iterations, then eval its checkpoint', () => {
