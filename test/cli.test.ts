@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ALGORITHMS } from '../src/algorithms/index.js';
 import { cell, columnNames, shownUpdates } from '../src/commands/eval-table.js';
 import { TRAIN_OPTIONS } from '../src/config/config.js';
 import { FORMAT_VERSION } from '../src/run/format.js';
@@ -46,6 +47,15 @@ describe('metalearn CLI', () => {
     assert.deepEqual([lock.version, lock.packages[''].version], [pkg.version, pkg.version]);
     assert.ok(FORMAT_VERSION > 1);
     assert.doesNotMatch(pkg.version, /^0\.1\./);
+  });
+
+  it("--help names every algorithm of the registry, and so does package.json's description", () => {
+    const help = metalearn('--help').stdout.replace(/\s+/g, ' ');
+    const description = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')).description.toLowerCase();
+    for (const algo of ALGORITHMS) {
+      assert.ok(help.includes(algo), `${algo} is not in --help`);
+      assert.ok(description.includes(algo), `${algo} is not in package.json's description`);
+    }
   });
 
   it('smoke: train --algo reptile with few iterations, then eval its checkpoint', () => {

@@ -1,6 +1,7 @@
 // The metalearn command line: thin commands over the library in src/.
 import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
+import { ALGORITHMS } from '../algorithms/index.js';
 import { RunError, UsageError } from '../base/errors.js';
 import { registerEval } from './eval.js';
 import { registerPlot } from './plot.js';
@@ -42,7 +43,7 @@ function unknownCommand(program: Command, word: string): never {
 
 export function buildProgram(): Command {
   const program = new Command('metalearn')
-    .description('Gradient-based meta-learning (MAML, FOMAML, Reptile, Meta-SGD, DAML) on sine-wave regression, on TensorFlow.js')
+    .description(`Gradient-based meta-learning on sine-wave regression, on TensorFlow.js; algorithms (--algo): ${ALGORITHMS.join(', ')}`)
     .version(VERSION)
     .option('--debug', 'print stack traces of errors')
     // commander's errors (unknown command or option, missing value) on one line, with a pointer to --help
