@@ -83,13 +83,16 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   }
 }
 
+/** The --json event that ends a run's output: where it stopped, and its last validation. */
+const endEvent = (r: TrainResult) => ({ event: 'end', runDir: r.runDir, iteration: r.iteration, stopped: r.stopped, validation: r.curve.validation.at(-1) ?? null });
+
 /** A resume with no iteration left to train: says so and how to train further, as the end of the run (--json: its end event), and touches nothing. */
 function nothingToResume(dir: string, { run, config }: Resumable, out: Output): number {
   const done = run.info.iteration;
   if (!trains(config.algo)) out.info(`${dir} is a ${config.algo} run, which does not train: there is nothing to resume`);
   else if (config.metaLrFinal !== null) out.info(`${dir} is already trained to its ${done} iterations, over which its outer step size is annealed (--meta-lr-final): to train longer, start a new run with more --iterations`);
   else out.info(`${dir} is already trained to its ${done} iterations: to train further, give more, e.g. npx metalearn train --resume ${dir} --iterations ${2 * done || 1}`);
-  out.event({ event: 'end', runDir: dir, iteration: done, stopped: false, validation: run.curve.validation.at(-1) ?? null });
+  out.event(endEvent({ runDir: dir, iteration: done, stopped: false, curve: run.curve }));
   return 0;
 }
 
@@ -138,7 +141,7 @@ class TrainDisplay {
     const { out } = this;
     this.bar?.stop();
     const val = result.curve.validation.at(-1);
-    out.event({ event: 'end', runDir: result.runDir, iteration: result.iteration, stopped: result.stopped, validation: val ?? null });
+    out.event(endEvent(result));
     if (result.stopped) {
       out.info(`checkpoint written at iteration ${result.iteration}: ${result.runDir}`);
       out.info(`resume with: ${resumeCommand(result.runDir, backend)}`);
