@@ -45,7 +45,9 @@ describe('configs', () => {
     assert.throws(() => resolveConfig({}, { innerLr: -1 }), /'innerLr' \(--inner-lr\) must be greater than 0/);
     assert.throws(() => resolveConfig({}, { xRange: [1, -1] }), /'xRange' \(--x-range\) needs lo < hi/);
     assert.throws(() => resolveConfig({}, { hidden: [40, 2.5] }), /'hidden'\[1\] \(--hidden\) must be a whole number/);
-    assert.throws(() => resolveConfig({}, { algo: 'reptile', innerBatch: 60 }), /inner-batch 60 is larger than support 50/);
+    assert.throws(() => resolveConfig({}, { algo: 'reptile', innerBatch: 60 }), /inner-batch 60 is larger than support 50 \(reptile's default\)/);
+    assert.throws(() => resolveConfig({ algo: 'reptile', support: 5 }, {}), /inner-batch 10 \(reptile's default\) is larger than support 5:/, "a config file's value is the user's");
+    assert.throws(() => validateConfig({ algo: 'reptile', support: 5, innerBatch: 10 }, 'run'), /inner-batch 10 is larger than support 5:/, "a saved config's values are the run's");
     assert.throws(() => resolveConfig({}, { bogus: 1 }), /unknown key 'bogus'/);
   });
 });

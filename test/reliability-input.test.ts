@@ -98,13 +98,17 @@ describe('bad input: numbers', () => {
     assertEvalRefused(['--sample-range', '3,1', '--x-range', '5,-5'], /'sampleRange' \(--sample-range\) needs lo < hi/, /'xRange' \(--x-range\) needs lo < hi/);
   });
 
-  it('K larger than the points it is drawn from, and sizes too large to allocate', () => {
-    assertTrainRefused(['--algo', 'reptile', '--inner-batch', '20', '--support', '10'], /'innerBatch' \(--inner-batch\) inner-batch 20 is larger than support 10/);
-    assertTrainRefused(['--algo', 'reptile', '--support', '5'], /inner-batch 10 is larger than support 5/); // reptile's default inner-batch
-    assertTrainRefused(['--algo', 'maml', '--support-grid', '--query-grid'], /'queryGrid' \(--query-grid\) support and query would be the same grid points/);
-    assertTrainRefused(['--support', '1e7', '--hidden', '8000,8000'], /'support' \(--support\) meta-batch x support is 25 x 10000000, more than 16777216/, /'hidden' \(--hidden\) tasks \(meta-batch or val-tasks\) x parameters is 100 x 64032001/);
+  it('K larger than the points it is drawn from, and sizes too large to allocate; a value the user did not give named as a default', () => {
+    assertTrainRefused(['--algo', 'reptile', '--inner-batch', '20', '--support', '10'], /'innerBatch' \(--inner-batch\) inner-batch 20 is larger than support 10: give --inner-batch 10 or less, or --support 20 or more$/);
+    assertTrainRefused(['--algo', 'reptile', '--support', '5'], /'innerBatch' \(--inner-batch\) inner-batch 10 \(reptile's default\) is larger than support 5: give --inner-batch 5 or less/);
+    assertTrainRefused(['--algo', 'reptile', '--inner-batch', '60'], /inner-batch 60 is larger than support 50 \(reptile's default\): give --inner-batch 50 or less, or --support 60 or more$/);
+    assertTrainRefused(['--algo', 'maml', '--support-grid', '--query-grid'], /'queryGrid' \(--query-grid\) support and query would be the same grid points: support 10 \(the default\), query 10 \(the default\); give another --query$/);
+    assertTrainRefused(['--algo', 'maml', '--support-grid', '--query-grid', '--support', '5', '--query', '5'], /same grid points: support 5, query 5; give another --query$/);
+    assertTrainRefused(['--support', '1e7', '--hidden', '8000,8000'], /'support' \(--support\) meta-batch x support is 25 \(the default\) x 10000000, more than 16777216/, /'hidden' \(--hidden\) tasks \(meta-batch or val-tasks\) x parameters is 100 \(the default\) x 64032001/);
+    assertTrainRefused(['--algo', 'daml', '--phases', '0,1,2'], /daml needs one source range per phase: 3 phase\(s\) in --phases 0,1,2, 2 range\(s\) in --source-ranges 0.7854,1.5708,-1.5708,-0.7854 \(daml's default\)$/);
     assertTrainRefused(['--hidden', '70000', '--meta-batch', '1e6'], /'metaBatch' \(--meta-batch\) must be at most 100000/, /'hidden'\[0\] \(--hidden\) must be at most 65536/);
-    assertEvalRefused(['--samples', '1e11'], /'samples' \(--samples\) tasks x samples is 20000 x 100000000000/);
+    assertEvalRefused(['--samples', '1e11'], /'samples' \(--samples\) tasks x samples is 20000 \(the default\) x 100000000000/);
+    assertEvalRefused(['--samples', '1e4', '--tasks', '1e4'], /tasks x samples is 10000 x 10000, more/);
   });
 });
 
@@ -132,7 +136,7 @@ describe('bad input: config files', () => {
     );
     assertTrainRefused(['--config', config('two.json', '{"innerLr": -1, "hidden": [40, 0]}')], /config two.json: 'innerLr' \(--inner-lr\) must be greater than 0; 'hidden'\[1\] \(--hidden\) must be at least 1$/);
     // valid on its own, wrong with the algorithm's defaults: still names the file
-    assertTrainRefused(['--config', config('k.json', '{"algo": "reptile", "support": 5}')], /options \(with config k.json\): 'innerBatch' \(--inner-batch\) inner-batch 10 is larger than support 5/);
+    assertTrainRefused(['--config', config('k.json', '{"algo": "reptile", "support": 5}')], /options \(with config k.json\): 'innerBatch' \(--inner-batch\) inner-batch 10 \(reptile's default\) is larger than support 5/);
   });
 });
 
@@ -254,7 +258,8 @@ describe('bad input: output directories and backends', () => {
     writeFileSync(join(scratch, 'plain-file'), 'not a folder');
     assertTrainRefused(['--out-dir', join(scratch, 'plain-file'), '--name', 'run'], /cannot create run directory .*plain-file\/run: .*plain-file is a file$/);
     assertTrainRefused(['--out-dir', scratch, '--name', 'plain-file'], /cannot create run directory .*plain-file: .*plain-file is a file$/);
-    assertEvalRefused(['--out', join(scratch, 'no-such-folder', 'report.json')], /--out .*report.json: cannot write in .*no-such-folder: no such file or directory/);
+    writeFileSync(join(scratch, 'a-file'), '');
+    assertEvalRefused(['--out', join(scratch, 'a-file', 'report.json')], /--out .*report.json: cannot create .*a-file: /);
   });
 
   it('a read-only file system: refused before training starts', (t) => {

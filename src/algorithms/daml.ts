@@ -66,9 +66,10 @@ export const daml = learner({
     loss: 'l1',
     hidden: [32, 32],
   },
-  check(config, refuse) {
+  check(config, refuse, shown) {
     if (!config.phases || config.sourceRanges?.length !== config.phases.length) {
-      refuse('sourceRanges', `daml needs one source range per phase of --phases (${config.phases?.length ?? 'none'} phase(s), ${config.sourceRanges?.length ?? 'no'} range(s))`);
+      const count = (list: unknown[] | null, what: string) => `${list?.length ?? 'no'} ${what}(s)`;
+      refuse('sourceRanges', `daml needs one source range per phase: ${count(config.phases, 'phase')} in --phases ${shown('phases')}, ${count(config.sourceRanges, 'range')} in --source-ranges ${shown('sourceRanges')}`);
     }
   },
   extras: (config) => {

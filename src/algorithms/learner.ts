@@ -6,7 +6,7 @@ import { adapt, sgdAdaptation, type Adaptation, type SgdOptions } from '../core/
 import { atZeroContext, forward, taskLosses, type Params } from '../core/model.js';
 import type { Rng } from '../core/rng.js';
 import type { PointSet, SineTask } from '../core/tasks.js';
-import type { OptionTable, Values } from '../options/option.js';
+import type { OptionTable, ValueNamer, Values } from '../options/option.js';
 import type { SharedConfig, UsedKey } from '../options/shared.js';
 
 /** The config a learner sees: the shared options and its own. */
@@ -58,8 +58,8 @@ export interface MetaLearner<Own extends OptionTable = {}> {
   options?: Own;
   /** Its defaults where they differ from the shared ones. */
   defaults?: Partial<LearnerConfig<Own>>;
-  /** Its checks of a whole config: refuse(key, message) for each problem. */
-  check?(config: LearnerConfig<Own>, refuse: (key: string, message: string) => void): void;
+  /** Its checks of a whole config: refuse(key, message) for each problem, naming values by shown(key) (which says which are defaults). */
+  check?(config: LearnerConfig<Own>, refuse: (key: string, message: string) => void, shown: ValueNamer): void;
   /** Its own learned tensors, meta-trained beside the MLP by the same optimizer and saved with it. */
   extras?(config: LearnerConfig<Own>): Record<string, ExtraGroup>;
   /** Inputs of the MLP after x (CAVIA's context): its first layer then takes 1 + this many. Absent: none. */

@@ -16,7 +16,7 @@ import { sgdStep } from '../core/adapt.js';
 import { backprop, hessianVectorProduct, sumOverTasks, type Backprop } from '../core/gradients.js';
 import type { Params } from '../core/model.js';
 import { subtractScaled } from '../core/ops.js';
-import { option, type Values } from '../options/option.js';
+import { option, type ValueNamer, type Values } from '../options/option.js';
 import { TRAINING, type SharedConfig, type UsedKey } from '../options/shared.js';
 import { autodiffSecondOrder, innerSgd, learner, type MetaBatch, type MetaGradient, type MetaState } from './learner.js';
 
@@ -40,8 +40,8 @@ export type MamlConfig = SharedConfig & Values<typeof mamlOptions>;
 export const MAML_USES = [...TRAINING, 'innerSteps', 'support', 'supportGrid', 'query', 'queryGrid'] as const satisfies readonly UsedKey[];
 
 /** Support and query points must differ: on the same grid they would be the same points. */
-export function checkQueryGrid(config: SharedConfig, refuse: (key: string, message: string) => void): void {
-  if (config.supportGrid && config.queryGrid && config.support === config.query) refuse('queryGrid', 'support and query would be the same grid points');
+export function checkQueryGrid(config: SharedConfig, refuse: (key: string, message: string) => void, shown: ValueNamer): void {
+  if (config.supportGrid && config.queryGrid && config.support === config.query) refuse('queryGrid', `support and query would be the same grid points: support ${shown('support')}, query ${shown('query')}; give another --query`);
 }
 
 /** Whether a meta-gradient goes by autodiff: asked for, or needed by clipping (the analytic sweep does not clip). */

@@ -51,8 +51,9 @@ export const reptile = learner({
   // "The main job's defaults"): on 5-point tasks its fine-tuning keeps falling for 10 updates, with no task
   // diverging, where the ReLU network's rises and diverges on some tasks.
   defaults: { hidden: [64, 64], activation: 'tanh', metaBatch: 1, support: 50, supportGrid: true, innerSteps: 5, innerLr: 0.02, metaOptimizer: 'sgd', metaLr: 0.1, metaLrFinal: 0, iterations: 30000 },
-  check(config, refuse) {
-    if (config.innerBatch > config.support) refuse('innerBatch', `inner-batch ${config.innerBatch} is larger than support ${config.support}`);
+  check(config, refuse, shown) {
+    const advice = `give --inner-batch ${config.support} or less, or --support ${config.innerBatch} or more`;
+    if (config.innerBatch > config.support) refuse('innerBatch', `inner-batch ${shown('innerBatch')} is larger than support ${shown('support')}: ${advice}`);
   },
   metaGradient({ params, config, rng }, batch) {
     return tf.tidy(() => {

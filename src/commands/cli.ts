@@ -1,6 +1,7 @@
 // The metalearn command line: thin commands over the library in src/.
 import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
+import { ALGORITHMS } from '../algorithms/index.js';
 import { RunError, UsageError } from '../base/errors.js';
 import { registerEval } from './eval.js';
 import { registerPlot } from './plot.js';
@@ -27,9 +28,22 @@ async function run(action: () => Promise<number>): Promise<void> {
   }
 }
 
+/** Commands that a misspelt one begins or is begun by ("evaluate": eval; "plot": plot-data): commander's own suggestions reach only near misses (3 edits at most). */
+function commandsAround(word: string, program: Command): string[] {
+  return program.commands.map((c) => c.name()).filter((name) => word.startsWith(name) || name.startsWith(word));
+}
+
+/** An unknown command's error, with the commands around it, else commander's (and its near miss). */
+function unknownCommand(program: Command, word: string): never {
+  const around = commandsAround(word, program);
+  // commander's own error is its unknownCommand(), not in its typings; it runs when no 'command:*' listener is set
+  if (around.length === 0) (program as Command & { unknownCommand(): never }).unknownCommand();
+  return program.error(`error: unknown command '${word}'\n(Did you mean ${around.length > 1 ? 'one of ' : ''}${around.join(', ')}?)`, { code: 'commander.unknownCommand' });
+}
+
 export function buildProgram(): Command {
   const program = new Command('metalearn')
-    .description('Gradient-based meta-learning (MAML, FOMAML, Reptile, Meta-SGD, DAML) on sine-wave regression, on TensorFlow.js')
+    .description(`Gradient-based meta-learning on sine-wave regression, on TensorFlow.js; algorithms (--algo): ${ALGORITHMS.join(', ')}`)
     .version(VERSION)
     .option('--debug', 'print stack traces of errors')
     // commander's errors (unknown command or option, missing value) on one line, with a pointer to --help
@@ -41,6 +55,7 @@ export function buildProgram(): Command {
   registerUpgrade(program, run);
   registerServe(program, run);
   program.commands.forEach((c) => c.exitOverride().option('--debug', 'print stack traces of errors'));
+  program.on('command:*', ([word]: string[]) => unknownCommand(program, word));
   return program;
 }
 

@@ -1,17 +1,19 @@
 // `metalearn eval`: fine-tune checkpoints on the same held-out tasks and report the loss after
 // each update: mean and 95% confidence interval over tasks, tasks that diverged counted apart,
 // and for runs of one config under several seeds, the spread over seeds.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { RunError, UsageError } from '../base/errors.js';
 import { describeFsError, whyNotWritable, writeFileAtomic } from '../base/files.js';
-import type { Summary } from '../core/stats.js';
+import type { TrainConfig } from '../config/config.js';
 import { EVAL_OPTIONS, resolveEvalConfig, type EvalConfig } from '../eval/options.js';
-import { evaluateCheckpoints, type EvalReport, type SeedGroup } from '../eval/report.js';
+import { familyDifferences } from '../eval/checkpoints.js';
+import { evaluateCheckpoints, type EvalReport } from '../eval/report.js';
 import { flagValues, helpWithDefault } from '../options/option.js';
-import { loadModel } from '../run/checkpoint.js';
+import { loadModel, runDirOf } from '../run/checkpoint.js';
 import { configOf, disposeModel, MODEL_FILE, RUNS_FOLDER, type LoadedModel } from '../run/format.js';
+import { formatTable, outputWidth, shownUpdates } from './eval-table.js';
 import { dim, heading, Output, type Runner } from './output.js';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
 
@@ -19,18 +21,19 @@ export function registerEval(program: Command, run: Runner): void {
   const cmd = program
     .command('eval')
     .description('fine-tune checkpoints on the same held-out tasks; print the loss after every update with 95% confidence intervals')
-    .option('--checkpoint <run-dir>', `run directory (its model.json); repeat to compare several (default: the most recently trained run under ${RUNS_FOLDER}/)`, collect);
+    .option('--checkpoint <run-dir>', `run directory (or its model.json); repeat to compare several (default: the most recently trained run under ${RUNS_FOLDER}/)`, collectRunDirs);
   for (const spec of Object.values(EVAL_OPTIONS)) cmd.option(spec.flag, helpWithDefault(spec));
   runtimeOptions(cmd);
   cmd
+    .option('--all-updates', 'print the loss after every update (default: after updates 0, 1, 2, 5, 10, 20, 50, 100, ... and the last; --out and --json hold every update)')
     .option('--out <file.json>', 'write the per-update statistics and the settings as JSON')
     .option('--quiet', 'print only the table')
     .option('--json', 'print the results as JSON on stdout instead of a table')
     .action((flags: Record<string, unknown>) => run(() => evalCommand(flags)));
 }
 
-/** Commander's accumulator for a repeatable option. */
-export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+/** Commander's accumulator for a repeatable option that names run directories (a run's model.json names its directory). */
+export const collectRunDirs = (value: string, previous: string[] = []): string[] => [...previous, runDirOf(value)];
 
 /** The run under checkpoints/ whose latest checkpoint is the newest. */
 function latestRun(): string {
@@ -40,13 +43,13 @@ function latestRun(): string {
   return runs.reduce((a, b) => (committed(b) > committed(a) ? b : a));
 }
 
-/** Loads the checkpoints, fine-tunes them all as `metalearn eval` does on the chosen backend, and frees their weights. */
-export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, flags: Record<string, unknown>): Promise<EvalReport> {
+/** Loads the checkpoints, fine-tunes them all as `metalearn eval` does on the chosen backend, and frees their weights; their configs stay (null for a plain layers model). */
+export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, flags: Record<string, unknown>): Promise<{ report: EvalReport; configs: (TrainConfig | null)[] }> {
   await startRuntime(runtimeChoice(flags));
   const models: { dir: string; model: LoadedModel }[] = [];
   try {
     for (const dir of dirs) models.push({ dir, model: loadModel(dir) });
-    return evaluateCheckpoints(models, settings, configOf(models[0].model));
+    return { report: evaluateCheckpoints(models, settings, configOf(models[0].model)), configs: models.map(({ model }) => model.info?.config ?? null) };
   } finally {
     for (const { model } of models) disposeModel(model);
   }
@@ -56,28 +59,30 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
   const out = new Output({ quiet: Boolean(flags.quiet), json: Boolean(flags.json) });
   const settings = resolveEvalConfig(flagValues(EVAL_OPTIONS, flags));
   const outFile = flags.out === undefined ? null : String(flags.out);
-  const unwritable = outFile === null ? null : whyNotWritable(outFile);
-  if (unwritable) throw new UsageError(`--out ${outFile}: ${unwritable}`); // before the evaluation, not after
+  if (outFile !== null) {
+    // its folder made, as plot-data's --out is, and checked before the evaluation, not after
+    try {
+      mkdirSync(dirname(outFile), { recursive: true });
+    } catch (e) {
+      throw new UsageError(`--out ${outFile}: cannot create ${dirname(outFile)}: ${describeFsError(e)}`);
+    }
+    const unwritable = whyNotWritable(outFile);
+    if (unwritable) throw new UsageError(`--out ${outFile}: ${unwritable}`);
+  }
   let dirs = flags.checkpoint as string[] | undefined;
   if (!dirs) {
     dirs = [latestRun()];
     out.info(`no --checkpoint: evaluating ${dirs[0]}, the most recently trained run under ${RUNS_FOLDER}/`);
   }
-  const report = await evaluateRunDirs(dirs, settings, flags);
+  const { report, configs } = await evaluateRunDirs(dirs, settings, flags);
   out.info(
     `${heading('metalearn eval')} on ${describeRuntime(report)}: ${report.settings.tasks} task(s), K=${settings.samples} from [${report.settings.sampleRange.map((v) => +v.toFixed(3))}], ` +
       `${settings.updates} update(s); MSE on ${report.settings.gridPoints} grid points over x in [${report.family.xRange.map((v) => +v.toFixed(3))}]${settings.query === 'random' ? ` and on K=${settings.samples} random query points` : ''}`,
   );
+  const otherFamilies = familyNote(report, configs, FAMILY_KEYS.some((key) => settings[key] !== undefined));
+  if (otherFamilies) out.info(otherFamilies);
   if (flags.json) out.event(report);
-  else {
-    process.stdout.write(formatTable(report));
-    out.info(dim(`mean +- half-width of the 95% confidence interval over tasks (1.96 sd / sqrt(n)); a task whose loss is above ${+report.settings.divergedAbove.toPrecision(4)} or not finite counts as diverged, left out of the mean`));
-    if (report.seedGroups.length) out.info(dim("over seeds: the mean of the runs' means +- half-width of the 95% t-interval over seeds (t sd / sqrt(runs))"));
-    if (report.results.some((r) => r.phaseAccuracy)) out.info(dim("right phase: the share of tasks whose fit is nearer (grid MSE) its own wave than the family's other phases'"));
-    if (report.results.some((r) => r.adaptation === 'learned loss')) out.info(dim(`daml adapts down its learned loss at K=${settings.samples} fresh unlabeled source inputs per update, not on the support points`));
-    const everything = report.results.every((r) => r.byUpdate.slice(1).every((s) => s.diverged === s.n));
-    if (everything && settings.updates > 0) out.info(`every task diverged after every update, for every checkpoint: try a smaller --lr or fewer --updates`);
-  }
+  else printTable(out, report, Boolean(flags.allUpdates));
   if (outFile !== null) {
     try {
       writeFileAtomic(outFile, `${JSON.stringify(report, null, 1)}\n`);
@@ -89,30 +94,28 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
   return 0;
 }
 
-/** "0.310+-0.035", "0.654+-0.288 (diverged 3/600)", "diverged 600/600". */
-export function cell(s: Pick<Summary, 'mean' | 'ci95' | 'diverged' | 'n'>): string {
-  if (s.diverged === s.n) return `diverged ${s.diverged}/${s.n}`;
-  const number = (v: number, digits: number) => (Math.abs(v) >= 100 ? v.toExponential(digits - 1) : v.toFixed(digits));
-  return `${number(s.mean, 3)}+-${number(s.ci95, 3)}${s.diverged ? ` (diverged ${s.diverged}/${s.n})` : ''}`;
+/** The eval options that choose the task family, else the first checkpoint's. */
+const FAMILY_KEYS = ['amplitude', 'phase', 'phases', 'frequency', 'xRange'] as const;
+
+/** Where the checkpoints were trained on different task families: which one the tasks are drawn from, and how the others differ from it; else null. */
+function familyNote(report: EvalReport, configs: (TrainConfig | null)[], given: boolean): string | null {
+  const trained = configs.map((c) => c && familyDifferences(c, report.family));
+  if (new Set(trained.filter((d) => d !== null).map((d) => d.join())).size < 2) return null;
+  const source = given ? 'the task family asked for' : `the task family of ${report.results[0].checkpoint}, the first checkpoint`;
+  const others = trained.flatMap((d, i) => (d?.length ? [`${report.results[i].checkpoint} was trained on another: ${d.join(', ')}`] : []));
+  return `note: the tasks are drawn from ${source}; ${others.join('; ')}`;
 }
 
-function seedCell(s: SeedGroup['byUpdate'][number]): string {
-  if (s.runs === 0) return `diverged in all ${s.divergedRuns} runs`;
-  return `${s.mean.toFixed(3)}+-${s.ci95.toFixed(3)}${s.divergedRuns ? ` (${s.divergedRuns} run(s) diverged)` : ''}`;
-}
-
-function formatTable(report: EvalReport): string {
-  const header = ['checkpoint', 'lr', ...report.results[0].byUpdate.map((s) => `${s.update}`)];
-  const rows = report.results.flatMap((r) => [
-    [r.checkpoint, String(r.lr), ...r.byUpdate.map(cell)],
-    ...(r.queryByUpdate ? [['  random query', '', ...r.queryByUpdate.map(cell)]] : []),
-    ...(r.phaseAccuracy ? [['  right phase', '', ...r.phaseAccuracy.map((a) => `${(100 * a).toFixed(1)}%`)]] : []),
-  ]);
-  for (const g of report.seedGroups) {
-    rows.push([`${g.name}: ${g.members.length} seeds`, String(report.results[g.members[0]].lr), ...g.byUpdate.map(seedCell)]);
-    if (g.queryByUpdate) rows.push(['  random query', '', ...g.queryByUpdate.map(seedCell)]);
-  }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return `${line(header)}\n${rows.map(line).join('\n')}\n`;
+/** The table on stdout, and what its numbers are on stderr. */
+function printTable(out: Output, report: EvalReport, allUpdates: boolean): void {
+  const updates = shownUpdates(report.settings.updates, allUpdates);
+  process.stdout.write(formatTable(report, updates, outputWidth()));
+  const spread = report.settings.tasks === 1 ? 'the loss of the one task (no interval over one task)' : 'mean +- half-width of the 95% confidence interval over tasks (1.96 sd / sqrt(n))';
+  out.info(dim(`${spread}; a task whose loss is above ${+report.settings.divergedAbove.toPrecision(4)} or not finite counts as diverged, left out of the mean`));
+  if (updates.length < report.settings.updates + 1) out.info(dim(`the loss after updates ${updates.join(', ')} of ${report.settings.updates}: --all-updates shows every one`));
+  if (report.seedGroups.length) out.info(dim("over seeds: the mean of the runs' means +- half-width of the 95% t-interval over seeds (t sd / sqrt(runs))"));
+  if (report.results.some((r) => r.phaseAccuracy)) out.info(dim("right phase: the share of tasks whose fit is nearer (grid MSE) its own wave than the family's other phases'"));
+  if (report.results.some((r) => r.adaptation === 'learned loss')) out.info(dim(`daml adapts down its learned loss at K=${report.settings.samples} fresh unlabeled source inputs per update, not on the support points`));
+  const everything = report.results.every((r) => r.byUpdate.slice(1).every((s) => s.diverged === s.n));
+  if (everything && report.settings.updates > 0) out.info(`every task diverged after every update, for every checkpoint: try a smaller --lr or fewer --updates`);
 }

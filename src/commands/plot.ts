@@ -11,9 +11,9 @@ import { UsageError } from '../base/errors.js';
 import { writeFileAtomic } from '../base/files.js';
 import { flagValues, helpWithDefault, parseNumber } from '../options/option.js';
 import type { Plot } from '../eval/plots.js';
-import { EVAL_OPTIONS, resolveEvalConfig } from '../eval/options.js';
+import { EVAL_OPTIONS, evalOptionsWithout, resolveEvalConfig } from '../eval/options.js';
 import type { EvalReport } from '../eval/report.js';
-import { collect, evaluateRunDirs } from './eval.js';
+import { collectRunDirs, evaluateRunDirs } from './eval.js';
 import { Output, type Runner } from './output.js';
 
 type Flags = Record<string, unknown>;
@@ -56,7 +56,7 @@ export function registerPlot(program: Command, run: Runner): void {
   const curves = plot
     .command('curves')
     .description('meta-training curves: meta-loss and validation loss against the iteration, one line per run')
-    .requiredOption('--run <run-dir>', 'run directory whose curve.json to draw; repeat to compare runs', collect);
+    .requiredOption('--run <run-dir>', 'run directory whose curve.json to draw; repeat to compare runs', collectRunDirs);
   finish(curves, 'curves', run, curvesCommand);
 }
 
@@ -78,12 +78,12 @@ function finish(cmd: Command, kind: string, run: Runner, action: (flags: Flags, 
     );
 }
 
-/** --eval, or --checkpoint and the options of `metalearn eval` (less the one that makes no sense for this plot). */
+/** --eval, or --checkpoint and the options of `metalearn eval` (less the one that makes no sense for this plot, and those that need it). */
 function evaluationOptions(cmd: Command, without: keyof typeof EVAL_OPTIONS): void {
   cmd
     .option('--eval <file.json>', 'the report written by `metalearn eval --out`')
-    .option('--checkpoint <run-dir>', 'evaluate this run directory instead of reading --eval; repeat for one series per checkpoint', collect);
-  for (const [key, spec] of Object.entries(EVAL_OPTIONS)) if (key !== without) cmd.option(spec.flag, `with --checkpoint: ${helpWithDefault(spec)}`);
+    .option('--checkpoint <run-dir>', 'evaluate this run directory instead of reading --eval; repeat for one series per checkpoint', collectRunDirs);
+  for (const key of evalOptionsWithout(without)) cmd.option(EVAL_OPTIONS[key].flag, `with --checkpoint: ${helpWithDefault(EVAL_OPTIONS[key])}`);
   runtimeOptions(cmd, 'with --checkpoint: ');
 }
 
@@ -104,7 +104,7 @@ async function evalReport(flags: Flags): Promise<EvalReport> {
     return readReport(String(flags.eval));
   }
   if (!dirs) throw new UsageError('give --eval <file.json> or --checkpoint <run-dir>');
-  return evaluateRunDirs(dirs, resolveEvalConfig(settings), flags);
+  return (await evaluateRunDirs(dirs, resolveEvalConfig(settings), flags)).report;
 }
 
 function readReport(path: string): EvalReport {

@@ -2,13 +2,15 @@
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import { trains } from '../algorithms/index.js';
 import { helpFor, parseOptions, resolveConfig, TRAIN_OPTIONS, type OptionKey, type TrainConfig } from '../config/config.js';
 import { readConfigFile } from '../config/file.js';
 import { UsageError } from '../base/errors.js';
 import { flagValues } from '../options/option.js';
+import { runDirOf } from '../run/checkpoint.js';
 import { RUNS_FOLDER } from '../run/format.js';
-import { checkRunDir } from '../run/prepare.js';
-import { train, type Progress, type TrainOptions, type TrainResult } from '../train/loop.js';
+import { checkRunDir, refuseShipped } from '../run/prepare.js';
+import { readResumable, train, type Progress, type Resumable, type TrainOptions, type TrainResult } from '../train/loop.js';
 import { dim, fmt, good, heading, Output, type Runner } from './output.js';
 import type { Runtime } from '../kernels/backend.js';
 import { describeRuntime, runtimeChoice, runtimeOptions, startRuntime } from './runtime.js';
@@ -25,7 +27,7 @@ export function registerTrain(program: Command, run: Runner): void {
   cmd
     .option('--name <dir>', `run directory under ${RUNS_FOLDER}/ (default: <config-or-algo>-<seed>)`)
     .option('--out-dir <dir>', 'parent folder of run directories', RUNS_FOLDER)
-    .option('--resume <run-dir>', 'continue the run saved in this directory (with --name: in a new directory, this one left as it is)')
+    .option('--resume <run-dir>', 'continue the run saved in this directory (or named by its model.json; with --name: in a new directory, this one left as it is)', runDirOf)
     .option('--force', 'replace an existing run directory')
     .option('--seeds <list>', 'train the same config under each of these seeds (e.g. 0,1,2), in <name>-<seed>, as many at a time as --jobs; one progress display')
     .option('--jobs <n>', `with --seeds: runs at a time (default: the number of cores, ${availableParallelism()} here)`);
@@ -46,6 +48,7 @@ function requestOf(flags: Record<string, unknown>, fromFile: Partial<TrainConfig
     const resume = { ...fromFile, ...parseOptions(fromFlags, 'options') };
     if (flags.name === undefined) {
       if (force) throw new UsageError('--resume continues its own directory: drop --force (or give --name to continue it in another)');
+      refuseShipped(resumeDir, 'resume');
       return { runDir: resumeDir, resume };
     }
     // continued in a new directory, the run resumed left as it is
@@ -66,6 +69,10 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
   const fromFile = flags.config ? readConfigFile(String(flags.config)) : {};
   if (flags.seeds !== undefined) return seedsCommand(flags, fromFile, fromFlags, out);
   const request = requestOf(flags, fromFile, fromFlags);
+  if (request.resume) {
+    const resumable = readResumable(request.resumeFrom ?? request.runDir, request.resume);
+    if (resumable.left === 0) return nothingToResume(request, resumable, out);
+  }
   const running = await startRuntime(requestedRuntime);
   if (running.note) out.info(dim(`note: ${running.note}; using TF.js's built-in kernels`));
   const display = new TrainDisplay(out, running, request);
@@ -83,6 +90,21 @@ async function trainCommand(flags: Record<string, unknown>): Promise<number> {
     display.close();
     release();
   }
+}
+
+/** The --json event that ends a run's output: where it stopped, and its last validation. */
+const endEvent = (r: TrainResult) => ({ event: 'end', runDir: r.runDir, iteration: r.iteration, stopped: r.stopped, validation: r.curve.validation.at(-1) ?? null });
+
+/** A resume with no iteration left to train: says so and how to train further, as the end of the run (--json: its end event), and touches nothing. */
+function nothingToResume(request: Request, { run, config }: Resumable, out: Output): number {
+  const dir = request.resumeFrom ?? request.runDir;
+  const resume = request.resumeFrom ? `--resume ${dir} --name ${basename(request.runDir)}` : `--resume ${dir}`;
+  const done = run.info.iteration;
+  if (!trains(config.algo)) out.info(`${dir} is a ${config.algo} run, which does not train: there is nothing to resume`);
+  else if (config.metaLrFinal !== null) out.info(`${dir} is already trained to its ${done} iterations, over which its outer step size is annealed (--meta-lr-final): to train longer, start a new run with more --iterations`);
+  else out.info(`${dir} is already trained to its ${done} iterations: to train further, give more, e.g. npx metalearn train ${resume} --iterations ${2 * done || 1}`);
+  out.event(endEvent({ runDir: dir, iteration: done, stopped: false, curve: run.curve }));
+  return 0;
 }
 
 /** What train prints as it goes: a header, a progress bar on a terminal (JSON events with --json), and how it ended. */
@@ -131,7 +153,7 @@ class TrainDisplay {
     const { out } = this;
     this.bar?.stop();
     const val = result.curve.validation.at(-1);
-    out.event({ event: 'end', runDir: result.runDir, iteration: result.iteration, stopped: result.stopped, validation: val ?? null });
+    out.event(endEvent(result));
     if (result.stopped) {
       out.info(`checkpoint written at iteration ${result.iteration}: ${result.runDir}`);
       out.info(`resume with: ${resumeCommand(result.runDir, backend)}`);

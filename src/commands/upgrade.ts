@@ -1,5 +1,6 @@
 // `metalearn upgrade`: converts run directories written by metalearn 0.1 (format 1) to the current format.
 import type { Command } from 'commander';
+import { runDirOf } from '../run/checkpoint.js';
 import { upgradeRun } from '../run/upgrade.js';
 import { Output, type Runner } from './output.js';
 
@@ -12,7 +13,7 @@ export function registerUpgrade(program: Command, run: Runner): void {
     .action((dirs: string[], flags: Record<string, unknown>) =>
       run(async () => {
         const out = new Output({ quiet: Boolean(flags.quiet), json: false });
-        for (const dir of dirs) {
+        for (const dir of dirs.map(runDirOf)) {
           const iteration = upgradeRun(dir);
           out.info(iteration === null ? `${dir}: already in the current format` : `${dir}: upgraded (iteration ${iteration})`);
         }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ALGORITHM_OPTIONS, ALGORITHMS, learnerOf, type Algorithm } from '../algorithms/index.js';
 import { UsageError } from '../base/errors.js';
 import { MAX_PARAMS, MAX_POINTS, MAX_TASK_WEIGHTS } from '../options/limits.js';
-import { checkSome, defaultsOf, describeIssues, objectOf, option, optionName, showValue, type Values } from '../options/option.js';
+import { checkSome, defaultsOf, describeIssues, objectOf, option, optionName, showValue, valueNamer, type ValueNamer, type Values } from '../options/option.js';
 import { ALWAYS_USED, SHARED_OPTIONS } from '../options/shared.js';
 
 /** The algorithm of a run: one of the registry's (algorithms/index.ts). */
@@ -50,26 +50,39 @@ export function helpFor(key: OptionKey): string {
   return `${TRAIN_OPTIONS[key].help} (${parts.join('; ')})`;
 }
 
+/** A size in a check's message: its value, and its text there (shown, for an option's). */
+type Size = [value: number, text: string];
+
 /** Refuses a product of sizes (tasks x points, tasks x parameters) too large to allocate. */
-function checkSize(ctx: z.RefinementCtx, key: string, what: string, a: number, b: number, max: number): void {
-  if (a * b > max) ctx.addIssue({ code: 'custom', path: [key], message: `${what} is ${a} x ${b}, more than ${max}` });
+function checkSize(ctx: z.RefinementCtx, key: string, what: string, [a, aText]: Size, [b, bText]: Size, max: number): void {
+  if (a * b > max) ctx.addIssue({ code: 'custom', path: [key], message: `${what} is ${aText} x ${bText}, more than ${max}` });
 }
 
-/** The checks of a whole config: sizes against the limits, and the algorithm's own. */
-const trainConfigSchema = objectOf(TRAIN_OPTIONS).superRefine((c, ctx) => {
-  checkSize(ctx, 'support', 'meta-batch x support', c.metaBatch, c.support, MAX_POINTS);
-  checkSize(ctx, 'query', 'meta-batch x query', c.metaBatch, c.query, MAX_POINTS);
-  checkSize(ctx, 'valSamples', 'val-tasks x val-samples', c.valTasks, c.valSamples, MAX_POINTS);
-  const sizes = [1, ...c.hidden, 1];
-  const params = sizes.slice(1).reduce((n, units, i) => n + (sizes[i] + 1) * units, 0); // kernels and biases
-  if (params > MAX_PARAMS) ctx.addIssue({ code: 'custom', path: ['hidden'], message: `gives ${params} parameters, more than ${MAX_PARAMS}` });
-  else checkSize(ctx, 'hidden', 'tasks (meta-batch or val-tasks) x parameters', Math.max(c.metaBatch, c.valTasks), params, MAX_TASK_WEIGHTS);
-  if (c.metaLrSchedule !== 'linear' && c.metaLrFinal === null && usedOptions(c.algo).includes('metaLrSchedule')) ctx.addIssue({ code: 'custom', path: ['metaLrFinal'], message: `the ${c.metaLrSchedule} schedule anneals to --meta-lr-final: give it (e.g. 1e-5)` });
-  learnerOf(c.algo).check?.(c as TrainConfig, (key, message) => ctx.addIssue({ code: 'custom', path: [key], message }));
-});
+/** How a config's checks name its values: as given, or as the algorithm's default or the shared one (given: the keys the user gave; null: a saved config). */
+function namerOf(config: TrainConfig, given: ReadonlySet<string> | null): ValueNamer {
+  const learner = learnerOf(config.algo);
+  return valueNamer(config, given, (key) => (key in (learner.defaults ?? {}) || key in (learner.options ?? {}) ? `${config.algo}'s` : 'the'));
+}
 
-function checkWhole(config: Record<string, unknown>, where: string): TrainConfig {
-  const parsed = trainConfigSchema.safeParse(config);
+/** The checks of a whole config: sizes against the limits, and the algorithm's own; a refusal says which of the values it names are defaults. */
+const trainConfigSchema = (given: ReadonlySet<string> | null) =>
+  objectOf(TRAIN_OPTIONS).superRefine((c, ctx) => {
+    const shown = namerOf(c as TrainConfig, given);
+    const size = (key: 'metaBatch' | 'support' | 'query' | 'valTasks' | 'valSamples'): Size => [c[key], shown(key)];
+    checkSize(ctx, 'support', 'meta-batch x support', size('metaBatch'), size('support'), MAX_POINTS);
+    checkSize(ctx, 'query', 'meta-batch x query', size('metaBatch'), size('query'), MAX_POINTS);
+    checkSize(ctx, 'valSamples', 'val-tasks x val-samples', size('valTasks'), size('valSamples'), MAX_POINTS);
+    const sizes = [1, ...c.hidden, 1];
+    const params = sizes.slice(1).reduce((n, units, i) => n + (sizes[i] + 1) * units, 0); // kernels and biases
+    if (params > MAX_PARAMS) ctx.addIssue({ code: 'custom', path: ['hidden'], message: `gives ${params} parameters, more than ${MAX_PARAMS}` });
+    else checkSize(ctx, 'hidden', 'tasks (meta-batch or val-tasks) x parameters', size(c.metaBatch >= c.valTasks ? 'metaBatch' : 'valTasks'), [params, String(params)], MAX_TASK_WEIGHTS);
+    if (c.metaLrSchedule !== 'linear' && c.metaLrFinal === null && usedOptions(c.algo).includes('metaLrSchedule')) ctx.addIssue({ code: 'custom', path: ['metaLrFinal'], message: `the ${c.metaLrSchedule} schedule anneals to --meta-lr-final: give it (e.g. 1e-5)` });
+    learnerOf(c.algo).check?.(c as TrainConfig, (key, message) => ctx.addIssue({ code: 'custom', path: [key], message }), shown);
+  });
+
+/** Checks a whole config; given: the keys the user gave (a refusal names the others' values as defaults), null for a saved config. */
+function checkWhole(config: Record<string, unknown>, where: string, given: ReadonlySet<string> | null = null): TrainConfig {
+  const parsed = trainConfigSchema(given).safeParse(config);
   if (!parsed.success) throw new UsageError(describeIssues(parsed.error.issues, where, TRAIN_OPTIONS));
   return parsed.data as TrainConfig;
 }
@@ -96,7 +109,7 @@ export function resolveConfig(fromFile: Partial<TrainConfig>, fromFlags: Record<
   const flags = parseOptions(fromFlags, where);
   const algo = flags.algo ?? fromFile.algo ?? ALGO.default;
   refuseUnused(algo, { ...fromFile, ...flags }, where);
-  return checkWhole({ ...defaultsFor(algo), ...fromFile, ...flags }, where);
+  return checkWhole({ ...defaultsFor(algo), ...fromFile, ...flags }, where, new Set(Object.keys({ ...fromFile, ...flags })));
 }
 
 /** The config as a run saves it: the options its algorithm reads, and only those. */

@@ -10,6 +10,7 @@ import { fineTuningSgd, sgdAdaptation, type Adaptation, type AdaptationKind } fr
 import { disposeEvalSet, fineTune, GRID_POINTS, makeEvalSet, type EvalSet } from '../core/fine-tune.js';
 import { summarize, type Summary } from '../core/stats.js';
 import { divergenceBound, type TaskFamily } from '../core/tasks.js';
+import { showValue } from '../options/option.js';
 import { configOf, type LoadedModel } from '../run/format.js';
 import type { EvalConfig } from './options.js';
 
@@ -59,6 +60,25 @@ function familyOf(settings: EvalConfig, base: TrainConfig, models: { model: Load
     xRange: settings.xRange ?? base.xRange,
     sourceRanges: settings.phases || settings.phase ? null : (models.map((m) => m.model.info?.config.sourceRanges).find((r) => r) ?? null),
   };
+}
+
+/** A family's options as a message names them ("frequency 0.5,2", "phases 0,3.1416"): the phase range only without discrete phases. */
+function familyTerms(f: Omit<TaskFamily, 'sourceRanges'>): Record<string, string> {
+  const range = (v: [number, number]) => showValue(v[0] === v[1] ? v[0] : v);
+  return {
+    amplitude: `amplitude ${range(f.amplitude)}`,
+    phase: f.phases ? `phases ${showValue(f.phases)}` : `phase ${range(f.phase)}`,
+    frequency: `frequency ${range(f.frequency)}`,
+    xRange: `x-range ${range(f.xRange)}`,
+  };
+}
+
+/** How the task family a run was trained on differs from the one evaluated on: "frequency 0.5,2 (the tasks: frequency 1)" per option; none for the same. */
+export function familyDifferences(trainedOn: TrainConfig, family: TaskFamily): string[] {
+  const [trained, tasks] = [familyTerms(trainedOn), familyTerms(family)];
+  return Object.keys(trained)
+    .filter((key) => trained[key] !== tasks[key])
+    .map((key) => `${trained[key]} (the tasks: ${tasks[key]})`);
 }
 
 /** How a checkpoint is fine-tuned: its learner's adaptation, or plain SGD (--plain-sgd, or a plain layers model). */

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { UsageError } from '../base/errors.js';
 import { MAX_POINTS, MAX_TASKS } from '../options/limits.js';
-import { atMost, count, countOrZero, describeIssues, finite, objectOf, option, positive, range, strictRange, type Values } from '../options/option.js';
+import { atMost, count, countOrZero, describeIssues, finite, objectOf, option, positive, range, strictRange, valueNamer, type Values } from '../options/option.js';
 import { SHARED_OPTIONS } from '../options/shared.js';
 
 /**
@@ -30,17 +30,31 @@ export const EVAL_OPTIONS = {
   xRange: option({ ...SHARED_OPTIONS.xRange, help: "x range of the tasks and of the 100-point loss grid (default: the first checkpoint's)", schema: strictRange.optional(), default: undefined as [number, number] | undefined }),
 };
 export type EvalConfig = Values<typeof EVAL_OPTIONS>;
+type EvalKey = keyof typeof EVAL_OPTIONS;
 
-const evalConfigSchema = objectOf(EVAL_OPTIONS).superRefine((c, ctx) => {
-  if (c.points && !c.wave) ctx.addIssue({ code: 'custom', path: ['points'], message: 'needs --wave (they are points of one wave)' });
-  const tasks = c.wave ? 1 : c.tasks;
-  if (tasks * c.samples > MAX_POINTS) ctx.addIssue({ code: 'custom', path: ['samples'], message: `tasks x samples is ${tasks} x ${c.samples}, more than ${MAX_POINTS}` });
-});
+/** Options that only make sense with another, and why: refused without it, and not offered where it is not (plot-data losses has no --wave). */
+export const NEEDS: Partial<Record<EvalKey, { option: EvalKey; why: string }>> = { points: { option: 'wave', why: 'they are points of one wave' } };
+
+/** The options offered beside all but `without`: those that need one of them go too. */
+export function evalOptionsWithout(without: EvalKey): EvalKey[] {
+  return (Object.keys(EVAL_OPTIONS) as EvalKey[]).filter((key) => key !== without && NEEDS[key]?.option !== without);
+}
+
+/** The checks of the settings as a whole; given: the options the user gave (a refusal names the others' values as defaults). */
+const evalConfigSchema = (given: ReadonlySet<string>) =>
+  objectOf(EVAL_OPTIONS).superRefine((c, ctx) => {
+    for (const [key, need] of Object.entries(NEEDS)) {
+      if (c[key as EvalKey] !== undefined && c[need.option] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `needs ${EVAL_OPTIONS[need.option].flag.split(' ')[0]} (${need.why})` });
+    }
+    const shown = valueNamer(c, given);
+    const tasks = c.wave ? 1 : c.tasks;
+    if (tasks * c.samples > MAX_POINTS) ctx.addIssue({ code: 'custom', path: ['samples'], message: `tasks x samples is ${c.wave ? '1 (--wave)' : shown('tasks')} x ${shown('samples')}, more than ${MAX_POINTS}` });
+  });
 
 /** The evaluation settings from flag values, defaults filled in, checked. */
 export function resolveEvalConfig(fromFlags: Record<string, unknown>): EvalConfig {
   const defaults = Object.fromEntries(Object.entries(EVAL_OPTIONS).map(([k, spec]) => [k, spec.default]).filter(([, v]) => v !== undefined));
-  const parsed = evalConfigSchema.safeParse({ ...defaults, ...fromFlags });
+  const parsed = evalConfigSchema(new Set(Object.keys(fromFlags))).safeParse({ ...defaults, ...fromFlags });
   if (!parsed.success) throw new UsageError(describeIssues(parsed.error.issues, 'eval', EVAL_OPTIONS));
   const settings = parsed.data as EvalConfig;
   if (!settings.points) return settings;

@@ -132,6 +132,17 @@ export function helpWithDefault(spec: OptionSpec): string {
   return spec.default === undefined ? spec.help : `${spec.help} (default: ${showValue(spec.default)})`;
 }
 
+/** How a check names an option's value in a refusal: "10", and "10 (the default)" where the user did not give it. */
+export type ValueNamer = (key: string) => string;
+
+/**
+ * The ValueNamer of some values, of which the user gave those in `given` (null: all of them, as for a saved config);
+ * `whose` says whose default a value is ("the", "reptile's").
+ */
+export function valueNamer(values: Record<string, unknown>, given: ReadonlySet<string> | null, whose: (key: string) => string = () => 'the'): ValueNamer {
+  return (key) => `${showValue(values[key])}${given && !given.has(key) ? ` (${whose(key)} default)` : ''}`;
+}
+
 /** A value as --help shows it: lists comma separated, numbers shortened. */
 export function showValue(v: unknown): string {
   if (v === null || v === undefined || v === '') return 'none';

@@ -124,12 +124,18 @@ export function readJson(path: string, what: string): unknown {
   return readRunJson(diskFiles(dirname(path)), basename(path), what);
 }
 
+/** The run directory a path names: the directory itself, or the directory of its model.json. */
+export function runDirOf(path: string): string {
+  return basename(path) === MODEL_FILE ? dirname(path) : path;
+}
+
 /**
- * Reads the committed checkpoint of a run directory (or a plain layers model), everything checked
- * before any tensor is allocated. A writer may commit a newer checkpoint and remove this one's
- * files while they are read: then the newer one is read.
+ * Reads the committed checkpoint of a run directory (or a plain layers model; `path` may name its
+ * model.json), everything checked before any tensor is allocated. A writer may commit a newer
+ * checkpoint and remove this one's files while they are read: then the newer one is read.
  */
-export function readRunDir(dir: string): Run {
+export function readRunDir(path: string): Run {
+  const dir = runDirOf(path);
   if (!existsSync(dir)) throw new UsageError(`checkpoint ${dir}: no such directory`);
   if (!existsSync(join(dir, MODEL_FILE))) throw new UsageError(`checkpoint ${dir}: no model.json (is it a run directory?)`);
   for (let attempt = 0; ; attempt++) {
@@ -142,6 +148,6 @@ export function readRunDir(dir: string): Run {
 }
 
 /** readRunDir, and the weights made tensors. */
-export function loadModel(dir: string): LoadedModel {
-  return modelOf(readRunDir(dir));
+export function loadModel(path: string): LoadedModel {
+  return modelOf(readRunDir(path));
 }

@@ -59,6 +59,11 @@ export function checkRunDir(dir: string, force: boolean): void {
   );
 }
 
+/** Refuses to resume a directory that holds no committed checkpoint; touches nothing. */
+export function checkResumable(dir: string): void {
+  if (!existsSync(join(dir, MODEL_FILE))) throw new UsageError(`cannot resume ${dir}: no model.json (not a metalearn run directory, or stopped before its first checkpoint: --force starts it again)`);
+}
+
 /** How a run directory is to be prepared: for a new run (replacing one with force), for a resume of its run, or for the continuation of another directory's run. */
 export interface Preparation {
   resume: boolean;
@@ -73,9 +78,9 @@ export function prepareRunDir(dir: string, preparation: Preparation): RunLock {
   const continuing = resume && from === undefined;
   if (continuing) {
     refuseShipped(dir, 'resume');
-    if (!existsSync(join(dir, MODEL_FILE))) throw new UsageError(`cannot resume ${dir}: no model.json (not a metalearn run directory, or stopped before its first checkpoint: --force starts it again)`);
+    checkResumable(dir);
   } else {
-    if (from !== undefined && !existsSync(join(from, MODEL_FILE))) throw new UsageError(`cannot resume ${from}: no model.json (not a metalearn run directory, or stopped before its first checkpoint)`);
+    if (from !== undefined) checkResumable(from);
     checkRunDir(dir, force);
     try {
       // the last level without `recursive`, so that a read-only parent reports EROFS rather than ENOENT

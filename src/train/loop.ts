@@ -14,9 +14,9 @@ import { disposeEvalSet, fineTune, makeEvalSet, type EvalSet } from '../core/fin
 import { summarize } from '../core/stats.js';
 import { runtime } from '../kernels/backend.js';
 import { readRunDir, saveCheckpoint } from '../run/checkpoint.js';
-import type { Curve, ResumeState, RunInfo, ValidationPoint } from '../run/format.js';
+import type { Curve, ResumeState, Run, RunInfo, ValidationPoint } from '../run/format.js';
 import type { RunLock } from '../run/lock.js';
-import { prepareRunDir } from '../run/prepare.js';
+import { checkResumable, prepareRunDir } from '../run/prepare.js';
 import { initialValues, metaStep, sampleMetaBatch, trainable, type Trainable } from './meta-step.js';
 
 export interface Progress {
@@ -78,12 +78,27 @@ function freshStart(config: TrainConfig): Start {
   return { config, iteration: 0, ...initialValues(config), resume: null, curve: { train: [], validation: [] }, trainedOn: null };
 }
 
-/** A resumed run: its committed checkpoint, and its config with the changes resumeConfig allows. */
-function resumedStart(dir: string, changes: Partial<TrainConfig>): Start {
+/** A run to resume, as read: its committed checkpoint, its config with the changes resumeConfig allows, and the iterations left to train. */
+export interface Resumable {
+  run: Run & { info: RunInfo; resume: ResumeState; curve: Curve };
+  config: TrainConfig;
+  /** 0 for a run trained to its iterations already (and for an algorithm that does not train). */
+  left: number;
+}
+
+/** Reads a run to resume and checks the changes asked for; train() reads it again under the run's lock. */
+export function readResumable(dir: string, changes: Partial<TrainConfig>): Resumable {
+  checkResumable(dir);
   const run = readRunDir(dir);
   if (!run.info || !run.resume || !run.curve) throw new UsageError(`cannot resume ${dir}: it holds a plain layers model, not a metalearn run`);
   const config = resumeConfig(run.info.config, changes, `--resume ${dir}`);
   if (config.iterations < run.info.iteration) throw new UsageError(`--resume ${dir}: --iterations ${config.iterations} is below the run's iteration ${run.info.iteration}`);
+  return { run: run as Resumable['run'], config, left: trains(config.algo) ? config.iterations - run.info.iteration : 0 };
+}
+
+/** A resumed run: its committed checkpoint, and its config with the changes resumeConfig allows. */
+function resumedStart(dir: string, changes: Partial<TrainConfig>): Start {
+  const { run, config } = readResumable(dir, changes);
   return { config, iteration: run.info.iteration, weights: run.weights, extras: Object.values(run.extras).flatMap((g) => g.map((a) => a.values)), resume: run.resume, curve: run.curve, trainedOn: run.info.backend };
 }
 
