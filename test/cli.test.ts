@@ -97,7 +97,7 @@ describe('metalearn CLI', () => {
   });
 
   it('extends a run with --resume --iterations, but not one whose outer step size is annealed over its length', () => {
-    assert.equal(metalearn('train', '--algo', 'reptile', '--iterations', '6', '--name', 'extend', '--quiet').code, 0);
+    assert.equal(metalearn('train', '--algo', 'reptile', '--iterations', '6', '--meta-lr-final', 'none', '--name', 'extend', '--quiet').code, 0);
     const extended = metalearn('train', '--resume', 'checkpoints/extend', '--iterations', '9', '--json');
     assert.equal(extended.code, 0, extended.stderr);
     assert.equal(JSON.parse(extended.stdout.trim().split('\n').at(-1)!).iteration, 9);
@@ -108,7 +108,7 @@ describe('metalearn CLI', () => {
   });
 
   it('--resume of a run trained to its iterations says so and how to train further, exits 0 and rewrites nothing', () => {
-    assert.equal(metalearn('train', '--algo', 'reptile', '--iterations', '4', '--hidden', '8', '--name', 'finished', '--quiet').code, 0);
+    assert.equal(metalearn('train', '--algo', 'reptile', '--iterations', '4', '--hidden', '8', '--meta-lr-final', 'none', '--name', 'finished', '--quiet').code, 0);
     const dir = join(scratch, 'checkpoints', 'finished');
     const before = readdirSync(dir).map((f) => [f, statSync(join(dir, f)).mtimeMs]);
     const again = metalearn('train', '--resume', 'checkpoints/finished');
@@ -123,7 +123,7 @@ describe('metalearn CLI', () => {
   });
 
   it("a run's model.json names its run directory: eval --checkpoint, train --resume, plot-data curves --run", () => {
-    assert.equal(metalearn('train', '--algo', 'reptile', '--iterations', '2', '--hidden', '8', '--name', 'by-model', '--quiet').code, 0);
+    assert.equal(metalearn('train', '--algo', 'reptile', '--iterations', '2', '--hidden', '8', '--meta-lr-final', 'none', '--name', 'by-model', '--quiet').code, 0);
     const model = join('checkpoints', 'by-model', 'model.json');
     const evaluated = metalearn('eval', '--checkpoint', model, '--tasks', '5', '--updates', '1', '--backend', 'cpu', '--json');
     assert.equal(evaluated.code, 0, evaluated.stderr);
@@ -165,7 +165,7 @@ describe('metalearn CLI', () => {
 
 describe("eval's table", () => {
   // committed runs, read only
-  const committed = fileURLToPath(new URL('../../checkpoints/', import.meta.url));
+  const committed = fileURLToPath(new URL('../../checkpoints/shipped/', import.meta.url));
   const TEN = ['maml-paper-k5-0', 'maml-paper-k5-1', 'maml-paper-k5-2', 'meta-sgd-freq-k5-0', 'maml++-paper-k5-0', 'anil-paper-k5-0', 'cavia-paper-k5-0', 'peer-transfer-paper-0', 'reptile-paper-0', 'random-paper-0'];
   const evalTable = (runs: string[], ...args: string[]) => {
     const r = metalearn('eval', ...runs.flatMap((run) => ['--checkpoint', join(committed, run)]), '--backend', 'cpu', ...args);

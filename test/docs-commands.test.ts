@@ -69,9 +69,12 @@ function serveBriefly(args: string[], cwd: string): Promise<{ code: number | nul
   return new Promise((done) => {
     const child = spawn(process.execPath, [bin, ...withFlag(args, '--port', '0')], { cwd, env: { ...process.env, FORCE_COLOR: '0' } });
     let output = '';
+    let stopped = false;
     const read = (c: Buffer) => {
       output += c;
-      if (/http:\/\/\S+\//.test(output)) child.kill('SIGINT');
+      if (stopped || !/http:\/\/\S+\//.test(output)) return;
+      stopped = true; // once: a second Ctrl-C leaves at once, as in a terminal
+      child.kill('SIGINT');
     };
     child.stdout.on('data', read);
     child.stderr.on('data', read);

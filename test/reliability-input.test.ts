@@ -144,7 +144,7 @@ describe('bad input: checkpoints and --resume', () => {
   // a small finished run to damage copy by copy: 1-8-1 MLP, 25 parameters, 100 bytes of weights
   const good = join(scratch, 'good');
   before(() => {
-    const r = cli('train', '--algo', 'reptile', '--hidden', '8', '--meta-batch', '2', '--iterations', '20', '--backend', 'cpu', '--out-dir', scratch, '--name', 'good', '--quiet');
+    const r = cli('train', '--algo', 'reptile', '--hidden', '8', '--activation', 'relu', '--meta-batch', '2', '--meta-lr-final', 'none', '--iterations', '20', '--backend', 'cpu', '--out-dir', scratch, '--name', 'good', '--quiet');
     assert.equal(r.code, 0, r.stderr);
   });
   let copies = 0;
@@ -231,7 +231,7 @@ describe('bad input: checkpoints and --resume', () => {
 describe('--resume may change what does not change the run', () => {
   it('--resume may extend a run: --iterations beyond the saved ones continues it', () => {
     const dir = join(scratch, 'extended');
-    const args = ['--algo', 'reptile', '--hidden', '8', '--meta-batch', '2', '--backend', 'cpu', '--quiet'];
+    const args = ['--algo', 'reptile', '--hidden', '8', '--meta-batch', '2', '--meta-lr-final', 'none', '--backend', 'cpu', '--quiet'];
     assert.equal(cli('train', ...args, '--iterations', '20', '--out-dir', scratch, '--name', 'extended').code, 0);
     const r = cli('train', '--resume', dir, '--iterations', '30', '--log-every', '5', '--backend', 'cpu', '--quiet');
     assert.equal(r.code, 0, r.stderr);

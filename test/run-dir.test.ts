@@ -198,7 +198,7 @@ describe('what a killed or failed writer leaves', () => {
 
   it('--json progress events are the curve points, one per logged window, resumes included', () => {
     const dir = join(scratch, 'events');
-    const first = cli('train', '--algo', 'reptile', '--hidden', '8', '--iterations', '15', '--log-every', '10', '--backend', 'cpu', '--out-dir', scratch, '--name', 'events', '--json');
+    const first = cli('train', '--algo', 'reptile', '--hidden', '8', '--meta-lr-final', 'none', '--iterations', '15', '--log-every', '10', '--backend', 'cpu', '--out-dir', scratch, '--name', 'events', '--json');
     const second = cli('train', '--resume', dir, '--iterations', '40', '--log-every', '7', '--backend', 'cpu', '--json');
     const events = [first, second].flatMap((r) => r.stdout.trim().split('\n').map((l) => JSON.parse(l))).filter((e) => e.event === 'progress');
     const curve = readRunDir(dir).curve!.train;

@@ -37,7 +37,6 @@ describe('shipped runs', () => {
     const refusals = [
       cli('train', '--algo', 'random', '--out-dir', shipped, '--name', 'mine'),
       cli('train', '--algo', 'random', '--out-dir', join(shipped, '..'), '--name', 'shipped', '--force'),
-      cli('train', '--algo', 'random', '--out-dir', join(shipped, '..'), '--name', 'maml-jax-0', '--force'),
       cli('train', '--algo', 'random', '--out-dir', shipped, '--name', 'maml-jax-0', '--force'),
       cli('upgrade', run),
     ];

@@ -43,13 +43,15 @@ async function serveCommand(flags: Record<string, unknown>): Promise<number> {
   });
   const address = server.address() as AddressInfo;
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  process.stdout.write(`metalearn serve: http://${shown}:${address.port}/ (runs of ${checkpoints}; Ctrl-C stops)\n`);
-  await new Promise<void>((done) => {
+  // Ctrl-C is taken before the address is printed: one that follows it at once still closes the server
+  const closed = new Promise<void>((done) => {
     const release = onStopSignals(() => {
       release();
       server.close(() => done());
       server.closeAllConnections(); // the page's keep-alive connections
     });
   });
+  process.stdout.write(`metalearn serve: http://${shown}:${address.port}/ (runs of ${checkpoints}; Ctrl-C stops)\n`);
+  await closed;
   return 0;
 }

@@ -71,6 +71,8 @@ export const widths = (max: number) => z.array(atMost(count, max)).min(1, 'needs
 /** Parses one flag's text into the JSON value a config file would hold. */
 export function parseFlag(spec: OptionSpec, text: string | boolean): unknown {
   if (typeof text === 'boolean') return text;
+  // "none" for a numeric option that may be unset (--meta-lr-final none: no annealing), as --help shows its default
+  if (spec.kind !== 'string' && spec.kind !== 'enum' && /^\s*none\s*$/i.test(text)) return null;
   const list = () => text.split(',').map((s) => asNumber(s.trim()));
   switch (spec.kind) {
     case 'int':
