@@ -52,7 +52,7 @@ export const daml = learner({
   uses: [...TRAINING, 'innerSteps', 'support', 'query', 'queryGrid'],
   options: damlOptions,
   // the PyTorch post's experiment: target sin(x) or sin(x + pi) on [-2pi, 2pi], one unlabeled source input per
-  // inner step from [pi/4, pi/2] (phase 0) or [-pi/2, -pi/4] (phase pi), 5 steps of 0.03, an L1 outer loss
+  // inner step from [pi/4, pi/2] (phase 0) or [-pi/2, -pi/4] (phase pi), 5 steps of 0.03, an L1 outer loss, ReLU
   defaults: {
     amplitude: [1, 1],
     phases: [0, Math.PI],
@@ -65,6 +65,7 @@ export const daml = learner({
     innerLr: 0.03,
     loss: 'l1',
     hidden: [32, 32],
+    activation: 'relu',
   },
   check(config, refuse, shown) {
     if (!config.phases || config.sourceRanges?.length !== config.phases.length) {

@@ -47,7 +47,7 @@ export const reptile = learner({
   options: reptileOptions,
   // The Reptile paper's sine setting (OpenAI's sine demo, the Flux post): a 1-64-64-1 tanh MLP, one task at a
   // time, its 50 grid points in one epoch of shuffled minibatches of 10 (5 SGD steps of 0.02), epsilon 0.1
-  // annealed linearly to 0 over 30 000 iterations. Measured against the shared ReLU defaults (docs/training.md,
+  // annealed linearly to 0 over 30 000 iterations. Measured against ReLU variants of the MAML paper's network (docs/training.md,
   // "The main job's defaults"): on 5-point tasks its fine-tuning keeps falling for 10 updates, with no task
   // diverging, where the ReLU network's rises and diverges on some tasks.
   defaults: { hidden: [64, 64], activation: 'tanh', metaBatch: 1, support: 50, supportGrid: true, innerSteps: 5, innerLr: 0.02, metaOptimizer: 'sgd', metaLr: 0.1, metaLrFinal: 0, iterations: 30000 },

@@ -13,7 +13,7 @@ const taskCount = atMost(count, MAX_TASKS);
 /**
  * The options every algorithm shares (an algorithm lists the ones it reads in its `uses`, beside ALWAYS_USED;
  * `algo` itself is the config's, config/config.ts). The defaults: the MAML paper's sinusoid protocol (section
- * 5.1), shortened to 10 000 iterations.
+ * 5.1) with tanh units, shortened to 10 000 iterations.
  */
 export const SHARED_OPTIONS = {
   description: option({ flag: '--description <text>', kind: 'string', help: 'free text kept with the run', schema: z.string(), default: '' }),
@@ -27,7 +27,8 @@ export const SHARED_OPTIONS = {
   metaLrSchedule: option({ flag: '--meta-lr-schedule <shape>', kind: 'enum', help: `how the outer step size goes from --meta-lr to --meta-lr-final: ${META_LR_SCHEDULES.join('|')} (cosine: metaLrFinal + (metaLr - metaLrFinal) (1 + cos(pi i / (iterations - 1))) / 2, SGDR without restarts)`, schema: z.enum(META_LR_SCHEDULES), default: 'linear' as (typeof META_LR_SCHEDULES)[number] }),
   clipGrad: option({ flag: '--clip-grad <norm>', kind: 'number', help: 'clip each inner and outer gradient to this global L2 norm (maml then differentiates by autodiff); none: no clipping', schema: positive.nullable(), default: null as number | null }),
   hidden: option({ flag: '--hidden <sizes>', kind: 'ints', help: 'hidden layer widths, comma separated (e.g. 40,40)', schema: widths(MAX_UNITS), default: [40, 40] }),
-  activation: option({ flag: '--activation <name>', kind: 'enum', help: `hidden activation: ${ACTIVATIONS.join('|')}`, schema: z.enum(ACTIVATIONS), default: 'relu' as (typeof ACTIVATIONS)[number] }),
+  // tanh, not the MAML paper's ReLU: its bounded units keep fine-tuning stable for 10 updates at K = 5 (docs/training.md)
+  activation: option({ flag: '--activation <name>', kind: 'enum', help: `hidden activation: ${ACTIVATIONS.join('|')}`, schema: z.enum(ACTIVATIONS), default: 'tanh' as (typeof ACTIVATIONS)[number] }),
   seed: option({ flag: '--seed <n>', kind: 'int', help: 'seed of the task stream and the initialisation', schema: countOrZero, default: 0 }),
   amplitude: option({ flag: '--amplitude <lo,hi>', kind: 'range', help: 'task amplitude A, uniform in [lo, hi] (one number: fixed)', schema: range, default: [0.1, 5] as [number, number] }),
   phase: option({ flag: '--phase <lo,hi>', kind: 'range', help: 'task phase, uniform in [lo, hi]; numbers may use pi (e.g. 0,2pi)', schema: range, default: [0, Math.PI] as [number, number] }),
