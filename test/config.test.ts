@@ -99,7 +99,7 @@ describe('resumeConfig', () => {
     const c = resumeConfig(saved, { iterations: 200, logEvery: 5, evalEvery: 50, checkpointEvery: 10, description: 'longer' }, 'r');
     assert.deepEqual([c.iterations, c.logEvery, c.evalEvery, c.checkpointEvery, c.description], [200, 5, 50, 10, 'longer']);
     assert.equal(resumeConfig(saved, { metaBatch: saved.metaBatch }, 'r').metaBatch, saved.metaBatch, 'the same value is no change');
-    assert.throws(() => resumeConfig(saved, { hidden: [8], activation: 'tanh' }, '--resume run'), /--resume run: the run was trained with hidden = \[40,40\], not \[8\]; activation = "relu", not "tanh": start a new run \(--name\) to change them/);
+    assert.throws(() => resumeConfig(saved, { hidden: [8], activation: 'relu' }, '--resume run'), /--resume run: the run was trained with hidden = \[40,40\], not \[8\]; activation = "tanh", not "relu": start a new run \(--name\) to change them/);
     assert.throws(() => resumeConfig(saved, { innerBatch: 5 }, 'r'), /'innerBatch' \(--inner-batch\) is for reptile, not maml/);
   });
   it('an annealed run cannot be extended: its schedule is spread over the iterations it was started with', () => {

@@ -170,6 +170,7 @@ forEachBackend('evaluation statistics', (backend) => {
     const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
     let offset = 0;
     const values = manifest.map((w) => all.slice(offset, (offset += w.shape.reduce((a, b) => a * b, 1))));
+    const { activation } = model.info!.config;
     const set = makeEvalSet(model.info!.config, { tasks: settings.tasks, samples: settings.samples, seed: settings.seed, randomQuery: true });
     const rows = (t: tf.Tensor3D) => tf.unstack(t).map((r) => [...r.dataSync()]);
     const [sx, sy, qx] = [set.support.x, set.support.y, set.query!.x].map(rows);
@@ -182,9 +183,9 @@ forEachBackend('evaluation statistics', (backend) => {
       assert.ok(task.frequency >= 0.8 && task.frequency <= 1.2);
       const [gridY, queryY] = [gridX.map(wave), qx[t].map(wave)];
       for (let u = 0; u <= settings.updates; u++) {
-        perUpdate[u].push(lossOf(p, gridX, gridY, 'relu', 'mse'));
-        queryPerUpdate[u].push(lossOf(p, qx[t], queryY, 'relu', 'mse'));
-        const g = gradOf(p, sx[t], sy[t], 'relu', 'mse');
+        perUpdate[u].push(lossOf(p, gridX, gridY, activation, 'mse'));
+        queryPerUpdate[u].push(lossOf(p, qx[t], queryY, activation, 'mse'));
+        const g = gradOf(p, sx[t], sy[t], activation, 'mse');
         p = p.map((m, i) => ({ ...m, v: m.v.map((v, k) => v - settings.lr! * g[i].v[k]) }));
       }
     });

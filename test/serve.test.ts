@@ -285,7 +285,7 @@ describe('serve: the page in a browser', { skip: existsSync(CHROMIUM) ? false : 
     const before = (await curveLength())!;
     train('--resume', join(runs, 'live'), '--iterations', '40');
     await page.waitForFunction((n) => ((window as any).metalearn.state.runs.get('live').loaded?.model.curve.validation.length ?? 0) > n, before, { timeout: 30000 });
-    assert.match((await page.locator('#runs').textContent()) ?? '', /live\s*maml, 1-8-8-1 relu, K=10, inner lr 0\.01 x1, iteration 40/);
+    assert.match((await page.locator('#runs').textContent()) ?? '', /live\s*maml, 1-8-8-1 tanh, K=10, inner lr 0\.01 x1, iteration 40/);
     assert.ok((await results()).live, 'and fine-tuned again');
   });
 });
