@@ -5,8 +5,9 @@
 const LAYERS = [
   ['base'], // errors and their exit codes, atomic file writes, the version
   ['kernels'], // the TF.js backend and metalearn's WebAssembly kernels, registered by name
-  ['core'], // tasks, random streams, the MLP, its gradients, adaptation, meta-optimizers, fine-tuning, statistics
+  ['core'], // points, random streams, the MLP, its gradients, adaptation, meta-optimizers, fine-tuning, statistics
   ['options'], // how an option is declared; the options every algorithm shares; size limits
+  ['tasks'], // task families: the interface, sine, multimodal, a user's data
   ['algorithms'], // one file per meta-learner, and their registry
   ['config'], // a run's resolved config (the shared options and every algorithm's), config files
   ['run'], // the files of a run directory: format, checkpoints, lock, preparation, upgrade

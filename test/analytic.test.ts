@@ -8,7 +8,7 @@ import { defaultsFor, type TrainConfig } from '../src/config/config.js';
 import { autodiffGradients, backprop, hessianVectorProduct, sumOverTasks } from '../src/core/gradients.js';
 import { initParams, perTaskCopies } from '../src/core/model.js';
 import { Rng } from '../src/core/rng.js';
-import { pointSet, sampleInputs, sampleTasks } from '../src/core/tasks.js';
+import { pointSet, sampleInputs, sampleTasks } from '../src/tasks/sine.js';
 import { forEachBackend, maxRelativeError, metaState } from './helpers.js';
 
 const ARCHITECTURES: { hidden: number[]; activation: TrainConfig['activation']; loss: TrainConfig['loss'] }[] = [

@@ -83,7 +83,7 @@ forEachBackend('checkpoint round trip', (backend) => {
     assert.equal(mine.inputs, 4);
     const x = tf.linspace(-5, 5, 101).reshape([101, 1]);
     const theirs = (model.predict(tf.concat([x, tf.zeros([101, 3])], 1)) as tf.Tensor).dataSync();
-    const ours = forward(atZeroContext(mine.params), x.reshape([1, 101, 1]) as tf.Tensor3D, mine.activation).dataSync();
+    const ours = forward(atZeroContext(mine.params, 1), x.reshape([1, 101, 1]) as tf.Tensor3D, mine.activation).dataSync();
     [...theirs].forEach((v, i) => assert.ok(Math.abs(v - ours[i]) <= 1e-5 * Math.max(1, Math.abs(ours[i])), `x ${i}: ${v} vs ${ours[i]}`));
     model.dispose();
     disposeModel(mine);

@@ -10,12 +10,15 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../src/run/checkpoint.js';
 import { defaultsFor } from '../src/config/config.js';
 const BASE = defaultsFor('maml');
+/** The sine family's held-out test tasks of a config. */
+const makeEvalSet = (settings: SineSettings, options: Omit<HeldOutOptions, 'split'>) => sineHeldOut(settings, { ...options, split: 'test' });
 import { fineTuningSgd, sgdAdaptation } from '../src/core/adapt.js';
-import { fineTune, makeEvalSet, disposeEvalSet, GRID_POINTS } from '../src/core/fine-tune.js';
+import { fineTune, disposeEvalSet, GRID_POINTS } from '../src/core/fine-tune.js';
 import { summarize } from '../src/core/stats.js';
 import { paramShapes } from '../src/core/model.js';
 import { Rng } from '../src/core/rng.js';
-import { divergenceBound, sampleTasks, sineValue } from '../src/core/tasks.js';
+import { divergenceBound, sampleTasks, sineValue, sineHeldOut, type SineSettings, type SineTask } from '../src/tasks/sine.js';
+import type { HeldOutOptions } from '../src/tasks/family.js';
 import { resolveEvalConfig } from '../src/eval/options.js';
 import { evaluateCheckpoints } from '../src/eval/report.js';
 import { train } from '../src/train/loop.js';
@@ -62,7 +65,7 @@ describe('eval --points', () => {
   it("fine-tunes one wave on its values at the given x, --samples their count; refused without --wave or with another --samples", () => {
     const settings = resolveEvalConfig({ wave: [2, 0.5], points: [1, -2.5, 3] });
     assert.equal(settings.samples, 3);
-    const set = makeEvalSet(BASE, { tasks: [{ amplitude: 2, phase: 0.5, frequency: 1 }], samples: 3, seed: 1, supportX: settings.points });
+    const set = makeEvalSet(BASE, { tasks: 1, task: { amplitude: 2, phase: 0.5, frequency: 1 }, samples: 3, seed: 1, supportX: settings.points });
     assert.deepEqual([...set.support.x.dataSync()], [1, -2.5, 3]);
     set.support.y.dataSync().forEach((y, i) => assert.ok(Math.abs(y - 2 * Math.sin([1, -2.5, 3][i] + 0.5)) < 1e-6));
     disposeEvalSet(set);
@@ -121,7 +124,7 @@ forEachBackend('evaluation statistics', (backend) => {
     assert.equal(tf.memory().numTensors, before);
     assert.deepEqual(r.predictions!.map((p) => p.length), [3, 3, 3].map((t) => t * GRID_POINTS));
     assert.ok(r.predictions![0].every((v) => v === 0.5) && r.predictions![2].some((v) => v !== 0.5), 'the constant model, then its fine-tuned predictions');
-    const y = set.grid.y.dataSync();
+    const y = set.scored.y.dataSync();
     r.predictions!.forEach((pred, u) => {
       for (let t = 0; t < 3; t++) {
         const rows = Array.from({ length: GRID_POINTS }, (_, i) => t * GRID_POINTS + i);
@@ -163,7 +166,7 @@ forEachBackend('evaluation statistics', (backend) => {
     const settings = resolveEvalConfig({ samples: 5, updates: 3, lr: 0.02, tasks: 40, seed: 11, query: 'random' });
     const report = evaluateCheckpoints([{ dir: runDir, model }], settings, model.info!.config);
     tf.dispose(model.params);
-    assert.deepEqual(report.family.frequency, [0.8, 1.2], "the checkpoint's family by default");
+    assert.deepEqual((report.family as SineSettings).frequency, [0.8, 1.2], "the checkpoint's family by default");
     // the re-implementation: weights straight from the files, plain loops in float64
     const manifest = JSON.parse(readFileSync(runFiles(runDir).model, 'utf8')).weightsManifest[0].weights as { shape: number[] }[];
     const bytes = readFileSync(runFiles(runDir).weights);
@@ -174,10 +177,10 @@ forEachBackend('evaluation statistics', (backend) => {
     const set = makeEvalSet(model.info!.config, { tasks: settings.tasks, samples: settings.samples, seed: settings.seed, randomQuery: true });
     const rows = (t: tf.Tensor3D) => tf.unstack(t).map((r) => [...r.dataSync()]);
     const [sx, sy, qx] = [set.support.x, set.support.y, set.query!.x].map(rows);
-    const gridX = [...set.grid.x.dataSync()].slice(0, GRID_POINTS);
+    const gridX = [...set.scored.x.dataSync()].slice(0, GRID_POINTS);
     const perUpdate: number[][] = Array.from({ length: settings.updates + 1 }, () => []);
     const queryPerUpdate: number[][] = Array.from({ length: settings.updates + 1 }, () => []);
-    set.tasks.forEach((task, t) => {
+    (set.tasks as SineTask[]).forEach((task, t) => {
       let p = fromArrays(values, manifest.map((w) => w.shape));
       const wave = (x: number) => task.amplitude * Math.sin(task.frequency * x + task.phase);
       assert.ok(task.frequency >= 0.8 && task.frequency <= 1.2);

@@ -12,7 +12,7 @@ import { lossWeights, mamlPlusPlusGradient } from '../src/algorithms/maml-plus-p
 import { defaultsFor, type TrainConfig } from '../src/config/config.js';
 import { activate, initParams } from '../src/core/model.js';
 import { Rng } from '../src/core/rng.js';
-import { pointSet, sampleInputs, sampleTasks, sourceInputValues } from '../src/core/tasks.js';
+import { pointSet, sampleInputs, sampleTasks, sourceInputValues, type SineTask } from '../src/tasks/sine.js';
 import { forEachBackend, metaState, relativeNormError } from './helpers.js';
 import { directionalDerivatives, fromArrays, refCaviaMetaLoss, refDamlMetaLoss, refMetaLoss, refMultiStepMetaLoss, type RefDamlTask, type RefTask } from './reference.js';
 
@@ -165,7 +165,7 @@ function damlCheck(config: TrainConfig) {
   const net = LEARNERS.daml.extras!(config).adaptationNet.init(new Rng('net')).map((t) => tf.variable(t));
   const { loss: tfLoss, grads } = LEARNERS.daml.metaGradient!(metaState(config, params, { adaptationNet: net }, new Rng('sources')), batch, 0);
   const again = new Rng('sources'); // the same draws as metaGradient's
-  const sources = Array.from({ length: config.innerSteps }, () => rows(tf.tensor3d(sourceInputValues(again, config, batch.tasks, config.support), [batch.tasks.length, config.support, 1])));
+  const sources = Array.from({ length: config.innerSteps }, () => rows(tf.tensor3d(sourceInputValues(again, config, batch.tasks as SineTask[], config.support), [batch.tasks.length, config.support, 1])));
   const tasks: RefDamlTask[] = refTasks(batch).map((t, i) => ({ sources: sources.map((step) => step[i]), qx: t.qx, qy: t.qy }));
   const [shapes, netShapes] = [params.map((p) => p.shape), net.map((p) => p.shape)];
   const [theta, w] = [valuesOf(params), valuesOf(net)];

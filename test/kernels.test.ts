@@ -17,7 +17,7 @@ import { TFJS_WASM_VERSION } from '../src/kernels/wasm.js';
 import { initParams, perTaskCopies, type Params } from '../src/core/model.js';
 import { adam } from '../src/core/optim.js';
 import { Rng } from '../src/core/rng.js';
-import { pointSet, sampleInputs, sampleTasks } from '../src/core/tasks.js';
+import { pointSet, sampleInputs, sampleTasks } from '../src/tasks/sine.js';
 import { freshTrainable, metaIteration } from '../src/train/meta-step.js';
 
 const repo = new URL('../../', import.meta.url);

@@ -19,7 +19,9 @@ import type { Algorithm } from '../src/algorithms/index.js';
 import { defaultsFor } from '../src/config/config.js';
 import { resolveEvalConfig } from '../src/eval/options.js';
 import { textWidthIn } from '../src/eval/font-metrics.js';
-import { curvesPlot, familyPlot, fitPlot, FONT_FILES, lossesPlot, PNG_SCALE, seriesNames, showNumber, type Plot } from '../src/eval/plots.js';
+import { curvesPlot, familyPlot, fitPlot, FONT_FILES, lossesPlot, PNG_SCALE, seriesNames, type Plot } from '../src/eval/plots.js';
+import { showNumber } from '../src/options/option.js';
+import { familyOf } from '../src/tasks/index.js';
 import { evaluateCheckpoints, type EvalReport } from '../src/eval/report.js';
 import { train } from '../src/train/loop.js';
 
@@ -108,12 +110,12 @@ describe('plots', () => {
   });
 
   it('family: one line per sampled wave, the family in the subtitle', async () => {
-    const plot = await familyPlot({ ...defaultsFor('maml'), phase: [0, 2 * Math.PI] }, 30, 7);
+    const plot = await familyPlot(familyOf({ ...defaultsFor('maml'), phase: [0, 2 * Math.PI] }), 30, 7);
     assert.equal(lines(plot.svg), 30);
     assert.ok(texts(plot.svg).includes('A ∈ [0.1, 5], φ ∈ [0, 2π], x ∈ [−5, 5] (seed 7)'), texts(plot.svg).join(' | '));
     assert.ok(texts(plot.svg).includes('30 sampled tasks: y = A sin(x + φ)'), texts(plot.svg).join(' | '));
     checkPng(plot);
-    const varying = await familyPlot({ ...defaultsFor('maml'), frequency: [0.8, 1.2] }, 5, 7);
+    const varying = await familyPlot(familyOf({ ...defaultsFor('maml'), frequency: [0.8, 1.2] }), 5, 7);
     assert.ok(texts(varying.svg).includes('5 sampled tasks: y = A sin(w x + φ)'), texts(varying.svg).join(' | '));
     assert.ok(texts(varying.svg).includes('A ∈ [0.1, 5], φ ∈ [0, π], w ∈ [0.8, 1.2], x ∈ [−5, 5] (seed 7)'), texts(varying.svg).join(' | '));
   });

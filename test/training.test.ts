@@ -11,7 +11,8 @@ import { disposeModel } from '../src/run/format.js';
 import type { Algorithm } from '../src/algorithms/index.js';
 import { defaultsFor, type TrainConfig } from '../src/config/config.js';
 import { fineTuningSgd, sgdAdaptation } from '../src/core/adapt.js';
-import { disposeEvalSet, fineTune, makeEvalSet } from '../src/core/fine-tune.js';
+import { disposeEvalSet, fineTune } from '../src/core/fine-tune.js';
+import { sineHeldOut } from '../src/tasks/sine.js';
 import { summarize } from '../src/core/stats.js';
 import type { CheckpointResult } from '../src/eval/checkpoints.js';
 import { resolveEvalConfig } from '../src/eval/options.js';
@@ -56,7 +57,7 @@ function trainBriefly(algo: Algorithm, iterations: number, backend: string): Pro
 /** Mean grid MSE before and after 5 SGD steps (at the run's inner lr) on 10 support points of 200 held-out tasks. */
 function heldOutLoss(runDir: string): { before: number; after: number } {
   const model = loadModel(runDir);
-  const set = makeEvalSet(model.info!.config, { tasks: 200, samples: 10, seed: 'held-out' });
+  const set = sineHeldOut(model.info!.config, { split: 'test', tasks: 200, samples: 10, seed: 'held-out' });
   const { losses } = fineTune(model.params, set, { updates: 5, adaptation: sgdAdaptation, sgd: fineTuningSgd(model.info!.config.innerLr, 'mse', model.activation) });
   disposeEvalSet(set);
   tf.dispose(model.params);

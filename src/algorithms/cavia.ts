@@ -38,7 +38,7 @@ export const cavia = learner({
     kind: 'context',
     step(fast, support, { sgd }) {
       const phi = isPerTask(fast) ? fast : perTaskCopies(fast, support.x.shape[0]); // b1 becomes each task's own
-      const w1c = tf.slice(params[0], [1, 0], [-1, -1]); // [context, width]
+      const w1c = tf.slice(params[0], [support.x.shape[2], 0], [-1, -1]); // [context, width], the rows after the d inputs'
       const towardContext = (gBias: tf.Tensor) => tf.matMul(gBias, w1c, false, true); // dL/dc = g_b1 W1c^T [tasks, context]
       // lr dL/dc, clipped per task as the context's gradient when asked (training's --clip-grad)
       const step = sgd.clipGrad === null ? towardContext(backprop(phi, support, sgd, sgd.lr).grads[1]) : tf.mul(clipByGlobalNorm([towardContext(backprop(phi, support, sgd).grads[1])], sgd.clipGrad, true)[0], sgd.lr);

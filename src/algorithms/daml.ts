@@ -13,9 +13,9 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { clipByGlobalNorm, type SgdOptions } from '../core/adapt.js';
 import { forward, forwardLayers, initParams, isPerTask, paramShapes, perTaskCopies, residualLosses, type Activation, type Params } from '../core/model.js';
-import { sourceInputValues } from '../core/tasks.js';
 import { count, option, rangeList } from '../options/option.js';
 import { TRAINING } from '../options/shared.js';
+import { sineOptions, sourceInputValues, type SineSettings, type SineTask } from '../tasks/sine.js';
 import { autodiffSecondOrder, learner } from './learner.js';
 
 export const damlOptions = {
@@ -50,7 +50,8 @@ export function unlabeledStep(fast: Params, net: Params, x: tf.Tensor3D, sgd: Pi
 
 export const daml = learner({
   uses: [...TRAINING, 'innerSteps', 'support', 'query', 'queryGrid'],
-  options: damlOptions,
+  // its source domains belong to the sine family's discrete phases: it reads that family's options, and runs on it alone
+  options: { ...sineOptions, ...damlOptions },
   // the PyTorch post's experiment: target sin(x) or sin(x + pi) on [-2pi, 2pi], one unlabeled source input per
   // inner step from [pi/4, pi/2] (phase 0) or [-pi/2, -pi/4] (phase pi), 5 steps of 0.03, an L1 outer loss, ReLU
   defaults: {
@@ -68,6 +69,7 @@ export const daml = learner({
     activation: 'relu',
   },
   check(config, refuse, shown) {
+    if (config.family !== 'sine') refuse('family', `daml adapts from unlabeled inputs drawn from each task's source domain, which the sine family's discrete phases define: it runs on --family sine, not ${config.family}`);
     if (!config.phases || config.sourceRanges?.length !== config.phases.length) {
       const count = (list: unknown[] | null, what: string) => `${list?.length ?? 'no'} ${what}(s)`;
       refuse('sourceRanges', `daml needs one source range per phase: ${count(config.phases, 'phase')} in --phases ${shown('phases')}, ${count(config.sourceRanges, 'range')} in --source-ranges ${shown('sourceRanges')}`);
@@ -82,7 +84,7 @@ export const daml = learner({
   adaptation: ({ extras }) => ({
     kind: 'learned loss',
     step: (fast, _support, at) => unlabeledStep(fast, extras.adaptationNet, at.unlabeled!, at.sgd),
-    unlabeledInputs: sourceInputValues,
+    unlabeledInputs: (rng, family, tasks, n) => sourceInputValues(rng, family as SineSettings, tasks as SineTask[], n),
   }),
   metaGradient: autodiffSecondOrder,
 });

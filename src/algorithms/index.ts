@@ -1,6 +1,7 @@
 // The algorithms, registered: adding one is its file and a line in LEARNERS. Their own options, the
 // config's types and --help follow from here.
 import type { OptionTable } from '../options/option.js';
+import { familyInputs } from '../tasks/index.js';
 import { anil } from './anil.js';
 import { cavia } from './cavia.js';
 import { daml } from './daml.js';
@@ -40,5 +41,6 @@ export type AnyLearnerConfig = LearnerConfig<AlgorithmOptions>;
 export const trains = (algo: Algorithm): boolean => learnerOf(algo).metaGradient !== undefined;
 /** Whether it samples query points (the data of the outer loss). */
 export const usesQuery = (algo: Algorithm): boolean => learnerOf(algo).uses.includes('query');
-/** The inputs of a config's MLP: x, then its learner's context inputs (CAVIA's). */
-export const inputWidth = (config: AnyLearnerConfig & { algo: Algorithm }): number => 1 + (learnerOf(config.algo).contextInputs?.(config) ?? 0);
+/** The inputs of a config's MLP: the task family's d inputs x, then its learner's context inputs (CAVIA's). */
+export const inputWidth = (config: AnyLearnerConfig & { algo: Algorithm }): number =>
+  familyInputs(config) + (learnerOf(config.algo).contextInputs?.(config) ?? 0);

@@ -5,19 +5,15 @@ import * as tf from '@tensorflow/tfjs';
 import { adapt, sgdAdaptation, type Adaptation, type SgdOptions } from '../core/adapt.js';
 import { atZeroContext, forward, taskLosses, type Params } from '../core/model.js';
 import type { Rng } from '../core/rng.js';
-import type { PointSet, SineTask } from '../core/tasks.js';
 import type { OptionTable, ValueNamer, Values } from '../options/option.js';
 import type { SharedConfig, UsedKey } from '../options/shared.js';
+import type { MetaBatch } from '../tasks/family.js';
+
+export type { MetaBatch };
 
 /** The config a learner sees: the shared options and its own. */
 export type LearnerConfig<Own extends OptionTable> = SharedConfig & Values<Own>;
 
-/** What one meta-iteration trains on: the tasks, support [tasks, k, 1] and, for learners that use it, query [tasks, q, 1]. */
-export interface MetaBatch {
-  tasks: SineTask[];
-  support: PointSet;
-  query: PointSet | null;
-}
 
 /** The outer objective's value and the direction the meta-optimizer steps against, one per learned tensor. */
 export interface MetaGradient {
@@ -99,7 +95,7 @@ export function learnedTensors(state: { params: tf.Variable[]; extras: Record<st
  * Differentiable: with sgd.autodiff, the meta-gradient is its gradient.
  */
 export function adaptedQueryLoss(state: Pick<MetaState, 'params' | 'adaptation' | 'config'>, batch: MetaBatch, sgd: SgdOptions, unlabeled: tf.Tensor3D[] = []): tf.Scalar {
-  const adapted = adapt(state.adaptation, atZeroContext(state.params), batch.support, state.config.innerSteps, sgd, unlabeled); // [tasks, ...] each
+  const adapted = adapt(state.adaptation, atZeroContext(state.params, batch.support.x.shape[2]), batch.support, state.config.innerSteps, sgd, unlabeled); // [tasks, ...] each
   const query = batch.query!;
   return tf.mean(taskLosses(forward(adapted, query.x, sgd.activation), query.y, sgd.loss));
 }

@@ -52,7 +52,7 @@ function autodiffLoss(state: MetaState<MamlPlusPlusConfig>, batch: MetaBatch, we
   const query = batch.query!;
   const sgd = { ...innerSgd(config, true), holdGradients: firstOrder };
   const terms: tf.Scalar[] = [];
-  let fast: Params = atZeroContext(state.params);
+  let fast: Params = atZeroContext(state.params, batch.support.x.shape[2]);
   weights.forEach((w, s) => {
     fast = adaptation.step(fast, batch.support, { index: s, sgd });
     if (w !== 0) terms.push(tf.mul(tf.mean(taskLosses(forward(fast, query.x, config.activation), query.y, config.loss)), w));

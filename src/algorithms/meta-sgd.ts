@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { sgdStep } from '../core/adapt.js';
 import { paramShapes } from '../core/model.js';
+import { familyInputs } from '../tasks/index.js';
 import { autodiffSecondOrder, learner, type MetaBatch, type MetaGradient, type MetaState } from './learner.js';
 import { analyticMetaGradient, byAutodiff, checkQueryGrid, MAML_USES, mamlOptions } from './maml.js';
 
@@ -31,7 +32,7 @@ export const metaSgd = learner({
   defaults: { valUpdates: 1 },
   check: checkQueryGrid,
   extras: (config) => {
-    const shapes = paramShapes(config.hidden);
+    const shapes = paramShapes(config.hidden, familyInputs(config));
     return { rates: { shapes, init: () => shapes.map((shape) => tf.fill(shape, config.innerLr)) } };
   },
   // every step at the learned rates (lr is not used)

@@ -10,7 +10,7 @@ import { sgdStepWithLosses } from '../core/adapt.js';
 import { sumOverTasks } from '../core/gradients.js';
 import type { Params } from '../core/model.js';
 import type { Rng } from '../core/rng.js';
-import type { PointSet } from '../core/tasks.js';
+import type { PointSet } from '../core/points.js';
 import { count, option } from '../options/option.js';
 import { TRAINING } from '../options/shared.js';
 import { innerSgd, learner } from './learner.js';
@@ -25,20 +25,20 @@ export const reptileOptions = {
  * each, built from the support points' values in JS (no gather kernels).
  */
 function minibatches(support: PointSet, steps: number, size: number, rng: Rng): PointSet[] {
-  const [tasks, k] = support.x.shape;
+  const [tasks, k, d] = support.x.shape;
   const values = support.values ?? { x: support.x.dataSync() as Float32Array, y: support.y.dataSync() as Float32Array };
   const order = Array.from({ length: tasks }, () => [] as number[]);
   return Array.from({ length: steps }, () => {
-    const x = new Float32Array(tasks * size);
+    const x = new Float32Array(tasks * size * d);
     const y = new Float32Array(tasks * size);
     for (let t = 0; t < tasks; t++) {
       while (order[t].length < size) order[t].push(...rng.permutation(k));
       order[t].splice(0, size).forEach((i, j) => {
-        x[t * size + j] = values.x[t * k + i];
+        x.set(values.x.subarray((t * k + i) * d, (t * k + i + 1) * d), (t * size + j) * d);
         y[t * size + j] = values.y[t * k + i];
       });
     }
-    return { x: tf.tensor3d(x, [tasks, size, 1]), y: tf.tensor3d(y, [tasks, size, 1]) };
+    return { x: tf.tensor3d(x, [tasks, size, d]), y: tf.tensor3d(y, [tasks, size, 1]) };
   });
 }
 

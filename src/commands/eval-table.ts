@@ -85,7 +85,9 @@ function gridOf(report: EvalReport, updates: number[]): Grid {
   const { results } = report;
   const sections = SECTIONS.filter((s) => results.some((r) => s.ofResult(r)));
   const label = (u: number) => `${String(u).padStart(4)} update${u === 1 ? '' : 's'}`;
-  const rows = [{ label: 'fine-tuning' }, ...sections.flatMap((s) => [{ label: s.title, section: true }, ...updates.map((u) => ({ label: label(u) }))])];
+  // the first section is the family's loss (a report from before families: the sine family's grid MSE)
+  const title = (s: Section) => (s === SECTIONS[0] && report.taskFamily ? `${report.taskFamily.lossName} after` : s.title);
+  const rows = [{ label: 'fine-tuning' }, ...sections.flatMap((s) => [{ label: title(s), section: true }, ...updates.map((u) => ({ label: label(u) }))])];
   const cells = (info: string, bySection: (s: Section) => string[] | undefined) => [info, ...sections.flatMap((s) => ['', ...updates.map((u) => bySection(s)?.[u] ?? '')])];
   const names = columnNames(results.map((r) => r.checkpoint));
   return {

@@ -9,6 +9,7 @@ import { describeFsError, whyNotWritable, writeFileAtomic } from '../base/files.
 import type { TrainConfig } from '../config/config.js';
 import { EVAL_OPTIONS, resolveEvalConfig, type EvalConfig } from '../eval/options.js';
 import { familyDifferences } from '../eval/checkpoints.js';
+import { loadTasks } from '../tasks/load.js';
 import { evaluateCheckpoints, type EvalReport } from '../eval/report.js';
 import { flagValues, helpWithDefault } from '../options/option.js';
 import { loadModel, runDirOf } from '../run/checkpoint.js';
@@ -49,7 +50,9 @@ export async function evaluateRunDirs(dirs: string[], settings: EvalConfig, flag
   const models: { dir: string; model: LoadedModel }[] = [];
   try {
     for (const dir of dirs) models.push({ dir, model: loadModel(dir) });
-    return { report: evaluateCheckpoints(models, settings, configOf(models[0].model)), configs: models.map(({ model }) => model.info?.config ?? null) };
+    const base = configOf(models[0].model);
+    const loaded = await loadTasks(base, models[0].model.info?.data ?? null, settings.otherData);
+    return { report: evaluateCheckpoints(models, settings, base, loaded), configs: models.map(({ model }) => model.info?.config ?? null) };
   } finally {
     for (const { model } of models) disposeModel(model);
   }
@@ -76,8 +79,8 @@ async function evalCommand(flags: Record<string, unknown>): Promise<number> {
   }
   const { report, configs } = await evaluateRunDirs(dirs, settings, flags);
   out.info(
-    `${heading('metalearn eval')} on ${describeRuntime(report)}: ${report.settings.tasks} task(s), K=${settings.samples} from [${report.settings.sampleRange.map((v) => +v.toFixed(3))}], ` +
-      `${settings.updates} update(s); MSE on ${report.settings.gridPoints} grid points over x in [${report.family.xRange.map((v) => +v.toFixed(3))}]${settings.query === 'random' ? ` and on K=${settings.samples} random query points` : ''}`,
+    `${heading('metalearn eval')} on ${describeRuntime(report)}: ${settings.draws > 1 ? `${report.settings.tasks / settings.draws} task(s) x ${settings.draws} support draws` : `${report.settings.tasks} task(s)`}, K=${settings.samples} ${report.settings.sampleRange ? `from [${report.settings.sampleRange.map((v) => +v.toFixed(3))}]` : "of each task's points"}, ` +
+      `${settings.updates} update(s); MSE on ${report.taskFamily.scoredOn}${settings.query === 'random' ? ` and on K=${settings.samples} random query points` : ''}`,
   );
   const otherFamilies = familyNote(report, configs, FAMILY_KEYS.some((key) => settings[key] !== undefined));
   if (otherFamilies) out.info(otherFamilies);
@@ -99,7 +102,7 @@ const FAMILY_KEYS = ['amplitude', 'phase', 'phases', 'frequency', 'xRange'] as c
 
 /** Where the checkpoints were trained on different task families: which one the tasks are drawn from, and how the others differ from it; else null. */
 function familyNote(report: EvalReport, configs: (TrainConfig | null)[], given: boolean): string | null {
-  const trained = configs.map((c) => c && familyDifferences(c, report.family));
+  const trained = configs.map((c) => c && familyDifferences(c, report.taskFamily));
   if (new Set(trained.filter((d) => d !== null).map((d) => d.join())).size < 2) return null;
   const source = given ? 'the task family asked for' : `the task family of ${report.results[0].checkpoint}, the first checkpoint`;
   const others = trained.flatMap((d, i) => (d?.length ? [`${report.results[i].checkpoint} was trained on another: ${d.join(', ')}`] : []));

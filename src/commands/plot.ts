@@ -6,7 +6,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runtimeOptions } from './runtime.js';
 import { readJson, readRunDir } from '../run/checkpoint.js';
-import { helpFor, resolveConfig, TRAIN_OPTIONS } from '../config/config.js';
+import { helpFor, resolveConfig, TRAIN_OPTIONS, type OptionKey } from '../config/config.js';
+import { FAMILY_OPTIONS } from '../tasks/index.js';
+import { loadFamily } from '../tasks/load.js';
 import { UsageError } from '../base/errors.js';
 import { writeFileAtomic } from '../base/files.js';
 import { flagValues, helpWithDefault, parseNumber } from '../options/option.js';
@@ -20,7 +22,8 @@ type Flags = Record<string, unknown>;
 /** Vega and resvg load only when a plot is drawn, so that train and eval start without them. */
 type Plots = typeof import('../eval/plots.js');
 
-const FAMILY_KEYS = ['amplitude', 'phase', 'phases', 'xRange'] as const;
+/** The options that choose the family's tasks: which family, and every family's own. */
+const FAMILY_KEYS = ['family', ...Object.keys(FAMILY_OPTIONS)] as OptionKey[];
 /** As many waves as the Flux post's "1k sines". */
 const FAMILY_COUNT = 1000;
 
@@ -29,11 +32,11 @@ export function registerPlot(program: Command, run: Runner): void {
     .command('plot-data')
     .description('draw plots as SVG + PNG: the task family, fits, the loss after each fine-tuning update, training curves');
 
-  const family = plot.command('family').description('many waves sampled from a task family (default: the built-in one)');
+  const family = plot.command('family').description('many tasks sampled from a task family (default: sine waves)');
   for (const key of FAMILY_KEYS) family.option(TRAIN_OPTIONS[key].flag, helpFor(key));
   family
-    .option('--count <n>', `waves to draw (default: ${FAMILY_COUNT})`)
-    .option('--seed <n>', `seed of the sampled waves (default: ${TRAIN_OPTIONS.seed.default})`);
+    .option('--count <n>', `tasks to draw (default: ${FAMILY_COUNT})`)
+    .option('--seed <n>', `seed of the sampled tasks (default: ${TRAIN_OPTIONS.seed.default})`);
   finish(family, 'family', run, familyCommand);
 
   const fit = plot
@@ -92,7 +95,7 @@ async function familyCommand(flags: Flags, plots: Plots): Promise<Plot> {
   const config = resolveConfig({}, flagValues({ ...pick, seed: TRAIN_OPTIONS.seed }, flags), 'plot-data family');
   const count = flags.count === undefined ? FAMILY_COUNT : parseNumber(String(flags.count));
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`plot-data family: --count must be a whole number of at least 1, not ${flags.count}`);
-  return plots.familyPlot(config, count, config.seed);
+  return plots.familyPlot((await loadFamily(config)).family, count, config.seed);
 }
 
 /** The eval report to plot: read from --eval, or computed from --checkpoint like `metalearn eval` does. */

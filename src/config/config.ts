@@ -1,5 +1,6 @@
-// A run's config: its algorithm, the options every algorithm shares (options/shared.ts) and each
-// algorithm's own (declared in its file, registered in algorithms/index.ts); resolving a config from
+// A run's config: its algorithm and task family, the options every algorithm shares (options/shared.ts),
+// each family's own (tasks/) and each algorithm's own (declared in its file, registered in
+// algorithms/index.ts); resolving a config from
 // the defaults, an algorithm's defaults, a config file and flags; and what --resume may change.
 import { z } from 'zod';
 import { ALGORITHM_OPTIONS, ALGORITHMS, learnerOf, type Algorithm } from '../algorithms/index.js';
@@ -7,30 +8,37 @@ import { UsageError } from '../base/errors.js';
 import { MAX_PARAMS, MAX_POINTS, MAX_TASK_WEIGHTS } from '../options/limits.js';
 import { checkSome, defaultsOf, describeIssues, objectOf, option, optionName, showValue, valueNamer, type ValueNamer, type Values } from '../options/option.js';
 import { ALWAYS_USED, SHARED_OPTIONS } from '../options/shared.js';
+import { FAMILIES, FAMILY, FAMILY_NAMES, FAMILY_OPTIONS, familyPluginOf, type FamilyName } from '../tasks/index.js';
 
 /** The algorithm of a run: one of the registry's (algorithms/index.ts). */
 const ALGO = option({ flag: '--algo <name>', kind: 'enum', help: `meta-learning algorithm: ${ALGORITHMS.join('|')}`, schema: z.enum(ALGORITHMS), default: 'maml' as Algorithm });
 
 const { description, ...sharedAfterDescription } = SHARED_OPTIONS;
-/** Every training option: the algorithm (after the description, as --help lists them), the shared options and the algorithms' own. The key is the config-file key; the flag is its command-line form. */
-export const TRAIN_OPTIONS = { description, algo: ALGO, ...sharedAfterDescription, ...ALGORITHM_OPTIONS };
+/** Every training option: the algorithm and the task family (after the description, as --help lists them), the shared options, the families' own and the algorithms' own. The key is the config-file key; the flag is its command-line form. */
+export const TRAIN_OPTIONS = { description, algo: ALGO, family: FAMILY, ...sharedAfterDescription, ...FAMILY_OPTIONS, ...ALGORITHM_OPTIONS };
 export type TrainConfig = Values<typeof TRAIN_OPTIONS>;
 export type OptionKey = keyof TrainConfig;
 
-/** The options an algorithm reads: ALWAYS_USED, its `uses` and its own. Only these are accepted for it and saved with its runs. */
-export function usedOptions(algo: Algorithm): OptionKey[] {
+/** The options an algorithm reads on a task family: ALWAYS_USED, the family's own, its `uses` and its own. Only these are accepted for it and saved with its runs. */
+export function usedOptions(algo: Algorithm, family: FamilyName = FAMILY.default): OptionKey[] {
   const learner = learnerOf(algo);
-  return [...ALWAYS_USED, ...learner.uses, ...(Object.keys(learner.options ?? {}) as OptionKey[])];
+  const own = [...Object.keys(familyPluginOf(family).options), ...Object.keys(learner.options ?? {})] as OptionKey[];
+  return [...new Set([...ALWAYS_USED, ...learner.uses, ...own])];
 }
 
-/** The algorithms that read an option. */
+/** The algorithms that read an option (on some family). */
 export function usersOf(key: OptionKey): Algorithm[] {
-  return ALGORITHMS.filter((a) => usedOptions(a).includes(key));
+  return ALGORITHMS.filter((a) => FAMILY_NAMES.some((f) => usedOptions(a, f).includes(key)));
+}
+
+/** The families whose own option this is (none: a shared or an algorithm's option). */
+export function familiesOf(key: OptionKey): FamilyName[] {
+  return FAMILY_NAMES.filter((f) => key in FAMILIES[f].options);
 }
 
 /** Every option at its default, with an algorithm's own defaults over the shared ones. */
-export function defaultsFor(algo: Algorithm): TrainConfig {
-  return { ...defaultsOf(TRAIN_OPTIONS), ...learnerOf(algo).defaults, algo } as TrainConfig;
+export function defaultsFor(algo: Algorithm, family: FamilyName = FAMILY.default): TrainConfig {
+  return { ...defaultsOf(TRAIN_OPTIONS), ...learnerOf(algo).defaults, ...familyPluginOf(family).defaults, algo, family } as TrainConfig;
 }
 
 /** The config every option at its default (that of the default algorithm): what a model that carries no config (a plain layers model) is taken to have. */
@@ -76,8 +84,10 @@ const trainConfigSchema = (given: ReadonlySet<string> | null) =>
     const params = sizes.slice(1).reduce((n, units, i) => n + (sizes[i] + 1) * units, 0); // kernels and biases
     if (params > MAX_PARAMS) ctx.addIssue({ code: 'custom', path: ['hidden'], message: `gives ${params} parameters, more than ${MAX_PARAMS}` });
     else checkSize(ctx, 'hidden', 'tasks (meta-batch or val-tasks) x parameters', size(c.metaBatch >= c.valTasks ? 'metaBatch' : 'valTasks'), [params, String(params)], MAX_TASK_WEIGHTS);
-    if (c.metaLrSchedule !== 'linear' && c.metaLrFinal === null && usedOptions(c.algo).includes('metaLrSchedule')) ctx.addIssue({ code: 'custom', path: ['metaLrFinal'], message: `the ${c.metaLrSchedule} schedule anneals to --meta-lr-final: give it (e.g. 1e-5)` });
-    learnerOf(c.algo).check?.(c as TrainConfig, (key, message) => ctx.addIssue({ code: 'custom', path: [key], message }), shown);
+    if (c.metaLrSchedule !== 'linear' && c.metaLrFinal === null && usedOptions(c.algo, c.family).includes('metaLrSchedule')) ctx.addIssue({ code: 'custom', path: ['metaLrFinal'], message: `the ${c.metaLrSchedule} schedule anneals to --meta-lr-final: give it (e.g. 1e-5)` });
+    const refuse = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
+    familyPluginOf(c.family).check?.(c as TrainConfig, refuse, shown);
+    learnerOf(c.algo).check?.(c as TrainConfig, refuse, shown);
   });
 
 /** Checks a whole config; given: the keys the user gave (a refusal names the others' values as defaults), null for a saved config. */
@@ -88,11 +98,12 @@ function checkWhole(config: Record<string, unknown>, where: string, given: Reado
 }
 
 /** Refuses options given for an algorithm that does not read them, whatever their value. */
-function refuseUnused(algo: Algorithm, given: Record<string, unknown>, where: string): void {
-  const used = usedOptions(algo);
+function refuseUnused(algo: Algorithm, family: FamilyName, given: Record<string, unknown>, where: string): void {
+  const used = usedOptions(algo, family);
   const unused = Object.keys(given).filter((k) => k in TRAIN_OPTIONS && !used.includes(k as OptionKey));
   if (unused.length === 0) return;
-  const issues = unused.map((k) => `${optionName(TRAIN_OPTIONS, k)} is for ${usersOf(k as OptionKey).join(', ') || 'no algorithm'}, not ${algo}`);
+  const whose = (k: OptionKey) => (familiesOf(k).length && !familiesOf(k).includes(family) ? `the ${familiesOf(k).join(' and ')} famil${familiesOf(k).length > 1 ? 'ies' : 'y'}, not ${family}` : `${usersOf(k).join(', ') || 'no algorithm'}, not ${algo}`);
+  const issues = unused.map((k) => `${optionName(TRAIN_OPTIONS, k)} is for ${whose(k as OptionKey)}`);
   throw new UsageError(`${where}: ${issues.join('; ')}`);
 }
 
@@ -108,13 +119,15 @@ export function parseOptions(values: Record<string, unknown>, where: string): Pa
 export function resolveConfig(fromFile: Partial<TrainConfig>, fromFlags: Record<string, unknown>, where = 'options'): TrainConfig {
   const flags = parseOptions(fromFlags, where);
   const algo = flags.algo ?? fromFile.algo ?? ALGO.default;
-  refuseUnused(algo, { ...fromFile, ...flags }, where);
-  return checkWhole({ ...defaultsFor(algo), ...fromFile, ...flags }, where, new Set(Object.keys({ ...fromFile, ...flags })));
+  // --data FILE is a data family's: it names the family unless another is given
+  const family = flags.family ?? fromFile.family ?? ((flags as { data?: unknown }).data ?? (fromFile as { data?: unknown }).data ? 'data' : FAMILY.default);
+  refuseUnused(algo, family, { ...fromFile, ...flags }, where);
+  return checkWhole({ ...defaultsFor(algo, family), ...fromFile, ...flags }, where, new Set(Object.keys({ ...fromFile, ...flags })));
 }
 
 /** The config as a run saves it: the options its algorithm reads, and only those. */
 export function savedConfig(config: TrainConfig): Partial<TrainConfig> {
-  return Object.fromEntries(usedOptions(config.algo).map((k) => [k, config[k]]));
+  return Object.fromEntries(usedOptions(config.algo, config.family).map((k) => [k, config[k]]));
 }
 
 /** Checks a config read back from a run; options it does not hold (added since, or not read by its algorithm) take their defaults. */
@@ -122,7 +135,9 @@ export function validateConfig(json: unknown, where: string): TrainConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UsageError(`${where}: the config is not an object`);
   const saved = json as Record<string, unknown>;
   const algo = (ALGORITHMS as readonly unknown[]).includes(saved.algo) ? (saved.algo as Algorithm) : ALGO.default;
-  return checkWhole({ ...defaultsFor(algo), ...saved }, where);
+  // a run saved before families existed holds none: its tasks were sine waves
+  const family = (FAMILY_NAMES as readonly unknown[]).includes(saved.family) ? (saved.family as FamilyName) : FAMILY.default;
+  return checkWhole({ ...defaultsFor(algo, family), ...saved }, where);
 }
 
 /** Options a resumed run may change: it is extended, or logged and saved at other intervals. */
@@ -134,7 +149,7 @@ export const RESUMABLE_CHANGES = ['iterations', 'logEvery', 'evalEvery', 'checkp
  * run whose outer step size is annealed (its schedule is spread over the iterations it was started with).
  */
 export function resumeConfig(saved: TrainConfig, requested: Partial<TrainConfig>, where: string): TrainConfig {
-  refuseUnused(saved.algo, requested, where);
+  refuseUnused(saved.algo, saved.family, requested, where);
   const fixed = (k: string) => !(RESUMABLE_CHANGES as readonly string[]).includes(k) || (k === 'iterations' && saved.metaLrFinal !== null);
   const conflicts = Object.entries(requested).filter(([k, v]) => fixed(k) && JSON.stringify(v) !== JSON.stringify(saved[k as OptionKey]));
   if (conflicts.length > 0) {

@@ -8,7 +8,7 @@ import { autodiffGradients, backprop } from './gradients.js';
 import { isPerTask, type Activation, type LossKind, type Params } from './model.js';
 import { subtractScaled } from './ops.js';
 import type { Rng } from './rng.js';
-import type { PointSet, SineTask, TaskFamily } from './tasks.js';
+import type { PointSet } from './points.js';
 
 /** The settings of one SGD step of every task, phi_t = fast_t - lr grad L_t(fast_t) (or rates (.) grad L_t). */
 export interface SgdOptions {
@@ -50,8 +50,8 @@ export interface Adaptation {
    * changes them) in, per-task params out; a param it does not change may come back as it came. Differentiable.
    */
   step(fast: Params, support: PointSet, at: InnerStep): Params;
-  /** For a rule that adapts from unlabeled inputs rather than the support points (DAML): n per task, [tasks * n], drawn from rng. */
-  unlabeledInputs?(rng: Rng, family: TaskFamily, tasks: SineTask[], n: number): Float32Array;
+  /** For a rule that adapts from unlabeled inputs rather than the support points (DAML): n per task, [tasks * n], drawn from rng (family: the task family's settings, as it drew the tasks). */
+  unlabeledInputs?(rng: Rng, family: unknown, tasks: readonly unknown[], n: number): Float32Array;
 }
 
 /** Plain SGD on every weight, at the settings' lr. */

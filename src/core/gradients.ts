@@ -15,7 +15,7 @@ import { simdKernels } from '../kernels/index.js';
 import { putInputs } from '../kernels/inputs.js';
 import { fusable, MLP_BACKPROP, MLP_HVP, type MlpAttrs } from '../kernels/mlp.js';
 import { activationDerivative, forward, forwardLayers, isPerTask, perTaskCopies, residualLosses, taskLosses, type Activation, type LossKind, type Params } from './model.js';
-import type { PointSet } from './tasks.js';
+import type { PointSet } from './points.js';
 
 export interface LossOptions {
   loss: LossKind;

@@ -123,11 +123,11 @@ export function residualLosses(residual: tf.Tensor, kind: LossKind): tf.Tensor1D
 }
 
 /**
- * The MLP as a function of x alone, with its other inputs (CAVIA's context, after x) at zero: the first layer keeps
- * its row for x, W1 [1 + c, out] -> [1, out]. An MLP of x alone is returned as it is.
+ * The MLP as a function of its d inputs x alone, with its other inputs (CAVIA's context, after x) at zero: the first
+ * layer keeps its rows for x, W1 [d + c, out] -> [d, out]. An MLP of x alone is returned as it is.
  */
-export function atZeroContext(params: Params): Params {
-  return params[0].shape[0] === 1 ? params : [tf.slice(params[0], [0, 0], [1, -1]), ...params.slice(1)];
+export function atZeroContext(params: Params, inputs: number): Params {
+  return params[0].shape[0] === inputs ? params : [tf.slice(params[0], [0, 0], [inputs, -1]), ...params.slice(1)];
 }
 
 /** One copy of each parameter per task: [tasks, ...shape]. Its gradient reduces with one Sum. */

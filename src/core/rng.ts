@@ -16,6 +16,12 @@ export class Rng {
     return lo + (hi - lo) * this.prng.double();
   }
 
+  /** Standard normal (Box-Muller: two uniform draws per value). */
+  normal(): number {
+    const u = 1 - this.prng.double(); // in (0, 1], so the log is finite
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.prng.double());
+  }
+
   /** Integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.prng.double() * n);

@@ -7,10 +7,10 @@ import { adaptationOf } from '../algorithms/learner.js';
 import { UsageError } from '../base/errors.js';
 import type { TrainConfig } from '../config/config.js';
 import { fineTuningSgd, sgdAdaptation, type Adaptation, type AdaptationKind } from '../core/adapt.js';
-import { disposeEvalSet, fineTune, GRID_POINTS, makeEvalSet, type EvalSet } from '../core/fine-tune.js';
+import { disposeEvalSet, fineTune, GRID_POINTS, type EvalSet } from '../core/fine-tune.js';
+import type { TaskFamily } from '../tasks/family.js';
+import { familyOf, familyPluginOf } from '../tasks/index.js';
 import { summarize, type Summary } from '../core/stats.js';
-import { divergenceBound, type TaskFamily } from '../core/tasks.js';
-import { showValue } from '../options/option.js';
 import { configOf, type LoadedModel } from '../run/format.js';
 import type { EvalConfig } from './options.js';
 
@@ -38,8 +38,11 @@ export interface CheckpointResult {
 
 /** What eval computes, before report.ts adds what computed it and the spread over seeds. */
 export interface CheckpointEvaluation {
-  settings: EvalConfig & { tasks: number; sampleRange: [number, number]; gridPoints: number; divergedAbove: number };
-  family: TaskFamily;
+  settings: Omit<EvalConfig, "sampleRange"> & { tasks: number; sampleRange: [number, number] | null; gridPoints: number; divergedAbove: number };
+  /** The task family's settings (the sine family's amplitude, phase, ...). */
+  family: unknown;
+  /** The family's name, what each task's loss is measured on, and its settings as a message names them. */
+  taskFamily: Pick<TaskFamily, 'name' | 'scoredOn' | 'lossName' | 'terms'>;
   /** With --wave: the wave, its support points and the grid with the ground truth. */
   wave?: { amplitude: number; phase: number; frequency: number; x: number[]; y: number[]; gridX: number[]; gridY: number[] };
   results: CheckpointResult[];
@@ -50,53 +53,42 @@ export interface EvaluationOptions {
   everyUpdate?: boolean;
 }
 
-/** The task family evaluated on: the settings' where given, else base's (the first checkpoint's config); daml's source domains belong to the phases it was trained on. */
-function familyOf(settings: EvalConfig, base: TrainConfig, models: { model: LoadedModel }[]): TaskFamily {
-  return {
-    amplitude: settings.amplitude ?? base.amplitude,
-    phase: settings.phase ?? base.phase,
-    phases: settings.phases ?? (settings.phase ? null : base.phases),
-    frequency: settings.frequency ?? base.frequency,
-    xRange: settings.xRange ?? base.xRange,
-    sourceRanges: settings.phases || settings.phase ? null : (models.map((m) => m.model.info?.config.sourceRanges).find((r) => r) ?? null),
-  };
-}
-
-/** A family's options as a message names them ("frequency 0.5,2", "phases 0,3.1416"): the phase range only without discrete phases. */
-function familyTerms(f: Omit<TaskFamily, 'sourceRanges'>): Record<string, string> {
-  const range = (v: [number, number]) => showValue(v[0] === v[1] ? v[0] : v);
-  return {
-    amplitude: `amplitude ${range(f.amplitude)}`,
-    phase: f.phases ? `phases ${showValue(f.phases)}` : `phase ${range(f.phase)}`,
-    frequency: `frequency ${range(f.frequency)}`,
-    xRange: `x-range ${range(f.xRange)}`,
-  };
+/** The task family evaluated on: base's (the first checkpoint's config), with the settings' values of its options where given; daml's source domains belong to the phases it was trained on. */
+function familyFor(settings: EvalConfig, base: TrainConfig, models: { model: LoadedModel }[], loaded: unknown): TaskFamily {
+  const plugin = familyPluginOf(base.family);
+  const overrides = Object.fromEntries(Object.keys(plugin.options).flatMap((key) => (settings[key as keyof EvalConfig] === undefined ? [] : [[key, settings[key as keyof EvalConfig]]])));
+  const sourceRanges = models.map((m) => (m.model.info?.config as { sourceRanges?: unknown } | undefined)?.sourceRanges).find((r) => r) ?? null;
+  const config = { ...base, sourceRanges };
+  return familyOf(plugin.override ? plugin.override(config, overrides) : { ...config, ...overrides }, loaded);
 }
 
 /** How the task family a run was trained on differs from the one evaluated on: "frequency 0.5,2 (the tasks: frequency 1)" per option; none for the same. */
-export function familyDifferences(trainedOn: TrainConfig, family: TaskFamily): string[] {
-  const [trained, tasks] = [familyTerms(trainedOn), familyTerms(family)];
+export function familyDifferences(trainedOn: TrainConfig, family: Pick<TaskFamily, 'name' | 'terms'>): string[] {
+  const trained = familyPluginOf(trainedOn.family).terms(trainedOn);
+  if (trainedOn.family !== family.name) return [`the ${trainedOn.family} family (the tasks: ${family.name})`];
   return Object.keys(trained)
-    .filter((key) => trained[key] !== tasks[key])
-    .map((key) => `${trained[key]} (the tasks: ${tasks[key]})`);
+    .filter((key) => trained[key] !== family.terms[key])
+    .map((key) => `${trained[key]} (the tasks: ${family.terms[key]})`);
 }
 
 /** How a checkpoint is fine-tuned: its learner's adaptation, or plain SGD (--plain-sgd, or a plain layers model). */
 function adaptationFor(dir: string, model: LoadedModel, settings: EvalConfig, family: TaskFamily): Adaptation {
   const adaptation = settings.plainSgd || !model.info ? sgdAdaptation : adaptationOf(learnerOf(model.info.config.algo), model);
-  if (adaptation.unlabeledInputs && (!family.sourceRanges || family.sourceRanges.length !== family.phases?.length)) {
+  const settings_ = family.settings as { phases?: number[] | null; sourceRanges?: unknown[] | null };
+  if (adaptation.unlabeledInputs && (!settings_.sourceRanges || settings_.sourceRanges.length !== settings_.phases?.length)) {
     throw new UsageError(`${dir}: daml adapts from the source domains of its training phases: evaluate it on its own task family (first, and without --phase/--phases), or with --plain-sgd`);
   }
   return adaptation;
 }
 
 /** One checkpoint fine-tuned on the set, and its losses summarized. */
-function evaluateOne(dir: string, model: LoadedModel, adaptation: Adaptation, set: EvalSet, settings: CheckpointEvaluation['settings'], options: EvaluationOptions): CheckpointResult {
+function evaluateOne(dir: string, model: LoadedModel, adaptation: Adaptation, set: EvalSet, settings: CheckpointEvaluation['settings'], options: EvaluationOptions, lossScale: number): CheckpointResult {
   const config = configOf(model);
   const lr = settings.lr ?? config.innerLr;
   const r = fineTune(model.params, set, { updates: settings.updates, adaptation, sgd: fineTuningSgd(lr, config.loss, model.activation), keepPredictions: Boolean(settings.wave) });
   const predictions = r.predictions ?? [];
-  const bySummary = (losses: Float32Array[]) => losses.map((l, update) => ({ update, ...summarize(l, settings.divergedAbove) }));
+  // in the data's own units (a family trained on standardized outputs scales them back)
+  const bySummary = (losses: Float32Array[]) => losses.map((l, update) => ({ update, ...summarize(lossScale === 1 ? l : l.map((v) => v * lossScale), settings.divergedAbove) }));
   return {
     checkpoint: dir,
     algo: model.info?.config.algo ?? null,
@@ -118,18 +110,18 @@ function evaluateOne(dir: string, model: LoadedModel, adaptation: Adaptation, se
  * SGD), and measures the grid MSE after every update. The task family is the settings' where given, else base's
  * (the first checkpoint's config).
  */
-export function fineTuneCheckpoints(models: { dir: string; model: LoadedModel }[], settings: EvalConfig, base: TrainConfig, options: EvaluationOptions = {}): CheckpointEvaluation {
-  const family = familyOf(settings, base, models);
-  const sampleRange = settings.sampleRange ?? family.xRange;
+export function fineTuneCheckpoints(models: { dir: string; model: LoadedModel }[], settings: EvalConfig, base: TrainConfig, options: EvaluationOptions = {}, loaded?: unknown): CheckpointEvaluation {
+  const family = familyFor(settings, base, models, loaded);
+  const sampleRange = settings.sampleRange ?? (family.settings as { xRange?: [number, number] }).xRange ?? null;
   const adaptations = models.map(({ dir, model }) => adaptationFor(dir, model, settings, family));
-  const tasks = settings.wave ? [{ amplitude: settings.wave[0], phase: settings.wave[1], frequency: settings.wave[2] ?? 1 }] : settings.tasks;
-  const set = makeEvalSet(family, { tasks, samples: settings.samples, seed: settings.seed, sampleRange, randomQuery: settings.query === 'random', supportX: settings.points });
+  const task = settings.wave && { amplitude: settings.wave[0], phase: settings.wave[1], frequency: settings.wave[2] ?? 1 };
+  const set = family.heldOut({ split: 'test', tasks: settings.tasks, task, samples: settings.samples, seed: settings.seed, draws: settings.draws, sampleRange: settings.sampleRange, randomQuery: settings.query === 'random', supportX: settings.points });
   try {
-    const resolved = { ...settings, tasks: set.tasks.length, sampleRange, gridPoints: GRID_POINTS, divergedAbove: settings.divergedAbove ?? divergenceBound(family) };
-    const results = models.map(({ dir, model }, i) => evaluateOne(dir, model, adaptations[i], set, resolved, options));
+    const resolved = { ...settings, tasks: set.tasks.length, sampleRange, gridPoints: GRID_POINTS, divergedAbove: settings.divergedAbove ?? family.divergenceBound };
+    const results = models.map(({ dir, model }, i) => evaluateOne(dir, model, adaptations[i], set, resolved, options, family.lossScale));
     const values = (t: { dataSync(): ArrayLike<number> }) => Array.from(t.dataSync());
-    const wave = settings.wave && { amplitude: settings.wave[0], phase: settings.wave[1], frequency: settings.wave[2] ?? 1, x: values(set.support.x), y: values(set.support.y), gridX: values(set.grid.x), gridY: values(set.grid.y) };
-    return { settings: resolved, family, ...(wave ? { wave } : {}), results };
+    const wave = settings.wave && { amplitude: settings.wave[0], phase: settings.wave[1], frequency: settings.wave[2] ?? 1, x: values(set.support.x), y: values(set.support.y), gridX: values(set.scored.x), gridY: values(set.scored.y) };
+    return { settings: resolved, family: family.settings, taskFamily: { name: family.name, scoredOn: family.scoredOn, lossName: family.lossName, terms: family.terms }, ...(wave ? { wave } : {}), results };
   } finally {
     disposeEvalSet(set);
   }

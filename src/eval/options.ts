@@ -5,6 +5,7 @@ import { UsageError } from '../base/errors.js';
 import { MAX_POINTS, MAX_TASKS } from '../options/limits.js';
 import { atMost, count, countOrZero, describeIssues, finite, objectOf, option, positive, range, strictRange, valueNamer, type Values } from '../options/option.js';
 import { SHARED_OPTIONS } from '../options/shared.js';
+import { sineOptions } from '../tasks/sine.js';
 
 /**
  * The options of `metalearn eval` (and of plot-data's evaluating kinds). 20 000 held-out tasks by
@@ -22,12 +23,14 @@ export const EVAL_OPTIONS = {
   wave: option({ flag: '--wave <A,phase[,w]>', kind: 'numbers', help: 'evaluate one wave A sin(w x + phase) (w: 1 unless given) instead of random tasks, and record its points and predictions in --out', schema: z.union([z.tuple([finite, finite]), z.tuple([finite, finite, positive])]).optional(), default: undefined as [number, number] | [number, number, number] | undefined }),
   points: option({ flag: '--points <x,...>', kind: 'numbers', help: "with --wave: fine-tune on the wave's values at these x (e.g. the page's clicked points) instead of --samples random ones; --samples is then their count", schema: z.array(finite).min(1).max(MAX_POINTS).optional(), default: undefined as number[] | undefined }),
   query: option({ flag: '--query <points>', kind: 'enum', help: "the loss measured after each update: grid (the MSE on 100 evenly spaced x over the family's range), or random (the grid's, and the MSE on K fresh random query points per task, as cbfinn/maml's evaluation)", schema: z.enum(['grid', 'random']), default: 'grid' as 'grid' | 'random' }),
+  draws: option({ flag: '--draws <n>', kind: 'int', help: "support sets drawn per held-out task, each scored on the task's other points (a data family's tasks are few; sine's are endless: draw more --tasks)", schema: atMost(count, 1000), default: 1 }),
+  otherData: option({ flag: '--other-data', kind: 'bool', help: "evaluate a data family's run on its file even if the file changed since training (its scales are the run's)", schema: z.boolean(), default: false }),
   divergedAbove: option({ flag: '--diverged-above <mse>', kind: 'number', help: "a task whose loss after an update is above this, or not finite, counts as diverged at that update: counted, and left out of the mean (default: 100 x the largest mean square of a wave of the family, 100 A_max^2 / 2: 1250 for A up to 5)", schema: positive.optional(), default: undefined as number | undefined }),
-  amplitude: option({ ...SHARED_OPTIONS.amplitude, help: "task amplitude range (default: the first checkpoint's)", schema: range.optional(), default: undefined as [number, number] | undefined }),
-  phase: option({ ...SHARED_OPTIONS.phase, help: "task phase range (default: the first checkpoint's)", schema: range.optional(), default: undefined as [number, number] | undefined }),
-  phases: option({ ...SHARED_OPTIONS.phases, help: "discrete phases (default: the first checkpoint's)", schema: z.array(finite).min(1).optional(), default: undefined as number[] | undefined }),
-  frequency: option({ ...SHARED_OPTIONS.frequency, help: "task angular frequency range (default: the first checkpoint's)", schema: SHARED_OPTIONS.frequency.schema.optional(), default: undefined as [number, number] | undefined }),
-  xRange: option({ ...SHARED_OPTIONS.xRange, help: "x range of the tasks and of the 100-point loss grid (default: the first checkpoint's)", schema: strictRange.optional(), default: undefined as [number, number] | undefined }),
+  amplitude: option({ ...sineOptions.amplitude, help: "task amplitude range (default: the first checkpoint's)", schema: range.optional(), default: undefined as [number, number] | undefined }),
+  phase: option({ ...sineOptions.phase, help: "task phase range (default: the first checkpoint's)", schema: range.optional(), default: undefined as [number, number] | undefined }),
+  phases: option({ ...sineOptions.phases, help: "discrete phases (default: the first checkpoint's)", schema: z.array(finite).min(1).optional(), default: undefined as number[] | undefined }),
+  frequency: option({ ...sineOptions.frequency, help: "task angular frequency range (default: the first checkpoint's)", schema: sineOptions.frequency.schema.optional(), default: undefined as [number, number] | undefined }),
+  xRange: option({ ...sineOptions.xRange, help: "x range of the tasks and of the 100-point loss grid (default: the first checkpoint's)", schema: strictRange.optional(), default: undefined as [number, number] | undefined }),
 };
 export type EvalConfig = Values<typeof EVAL_OPTIONS>;
 type EvalKey = keyof typeof EVAL_OPTIONS;

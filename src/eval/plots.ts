@@ -10,12 +10,11 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Curve } from '../run/format.js';
 import { UsageError } from '../base/errors.js';
 import type { AdaptationKind } from '../core/adapt.js';
-import { GRID_POINTS } from '../core/fine-tune.js';
 import type { Summary } from '../core/stats.js';
 import type { CheckpointResult } from './checkpoints.js';
 import type { EvalReport } from './report.js';
-import { Rng } from '../core/rng.js';
-import { linspace, sampleTasks, sineValue, type TaskFamily } from '../core/tasks.js';
+import type { TaskFamily } from '../tasks/family.js';
+import { showNumber } from '../options/option.js';
 import { textWidthIn } from './font-metrics.js';
 
 export interface Plot {
@@ -82,23 +81,9 @@ export function seriesNames(dirs: string[]): string[] {
   return new Set(names).size === names.length ? names : dirs;
 }
 
-/**
- * A number for a title, with the minus sign the axes use: a multiple of pi/4 is
- * written with pi ("π/2", "−2π"), anything else with at most 3 decimals.
- */
-export function showNumber(v: number): string {
-  const quarters = (v / Math.PI) * 4;
-  const q = Math.round(quarters);
-  const g = q % 4 === 0 ? 4 : q % 2 === 0 ? 2 : 1;
-  const [num, den] = [q / g, 4 / g];
-  const text = q === 0 || Math.abs(quarters - q) > 1e-9 ? String(+v.toFixed(3)) : `${num === 1 ? '' : num === -1 ? '-' : num}π${den > 1 ? `/${den}` : ''}`;
-  return text.replace('-', '−');
-}
-
 /** Legend symbols drawn as line segments long enough to show a dash pattern. */
 const STROKE_SYMBOLS = { symbolType: 'stroke', symbolSize: 500 };
 
-const showRange = ([lo, hi]: [number, number]) => (lo === hi ? `= ${showNumber(lo)}` : `∈ [${showNumber(lo)}, ${showNumber(hi)}]`);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** A checkpoint's fine-tuning step size: "lr 0.01", or "learned rates". */
@@ -132,21 +117,18 @@ function updatesName(report: EvalReport, count?: number): string {
   return `${count === undefined ? `${noun}s` : plural(count, noun)}${qualifier}`;
 }
 
-/** `count` tasks of the family drawn from `seed`, each drawn as its wave over the family's x range. */
+/** `count` tasks of the family drawn from `seed`, as the family sketches them (a sine wave each, a data task's points). */
 export async function familyPlot(family: TaskFamily, count: number, seed: number): Promise<Plot> {
-  const xs = linspace(family.xRange[0], family.xRange[1], GRID_POINTS);
-  const values = sampleTasks(new Rng(seed), family, count).flatMap((task, i) => xs.map((x) => ({ task: i, x, y: sineValue(task, x) })));
-  const phase = family.phases ? `∈ {${family.phases.map(showNumber).join(', ')}}` : showRange(family.phase);
-  const w = family.frequency.every((v) => v === 1) ? '' : `, w ${showRange(family.frequency)}`;
+  const sketch = family.sketch(count, seed);
   return render({
-    title: { text: `${plural(count, 'sampled task')}: y = A sin(${w ? 'w ' : ''}x + φ)`, subtitle: `A ${showRange(family.amplitude)}, φ ${phase}${w}, x ${showRange(family.xRange)} (seed ${seed})` },
+    title: { text: `${plural(count, 'sampled task')}: ${sketch.title}`, subtitle: sketch.subtitle },
     width: 560,
     height: 300,
-    data: { values },
-    // Faint lines, so that where many waves pass the picture darkens.
-    mark: { type: 'line', strokeWidth: 1, opacity: Math.min(0.6, 50 / count), color: '#1f5fa8' },
+    data: { values: sketch.values },
+    // Faint marks, so that where many tasks pass the picture darkens.
+    mark: sketch.mark === 'line' ? { type: 'line', strokeWidth: 1, opacity: Math.min(0.6, 50 / count), color: '#1f5fa8' } : { type: 'point', size: 12, filled: true, opacity: Math.min(0.6, 50 / count), color: '#1f5fa8' },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: 'x', scale: { domain: family.xRange, nice: false } },
+      x: { field: 'x', type: 'quantitative', title: sketch.xTitle, scale: { domain: sketch.xDomain, nice: false } },
       y: { field: 'y', type: 'quantitative', title: 'y' },
       detail: { field: 'task', type: 'nominal' },
     },
@@ -198,7 +180,7 @@ export async function fitPlot(report: EvalReport): Promise<Plot> {
   // Lines and points are in fields of their own, so that each gets a legend whose symbols look like its marks.
   const legend = { title: null };
   const lineLegend = { ...legend, ...STROKE_SYMBOLS, symbolStrokeWidth: 2.5 };
-  const x = { field: 'x', type: 'quantitative' as const, title: 'x', scale: { domain: report.family.xRange, nice: false } };
+  const x = { field: 'x', type: 'quantitative' as const, title: 'x', scale: { domain: (report.family as { xRange: [number, number] }).xRange, nice: false } };
   const y = { field: 'y', type: 'quantitative' as const, title: 'y' };
   return render({
     title: fitTitle(report),
@@ -236,7 +218,7 @@ function lossesSubtitle(report: EvalReport): string[] {
   const shared = sharedStepSize(report);
   return [
     `mean grid MSE over ${plural(tasks, 'task')} and its 95% confidence band${diverged ? '; tasks that diverged are left out' : ''}`,
-    `K=${samples} support points per task, from [${sampleRange.map(showNumber).join(', ')}]${shared ? `; ${shared}` : ''}`,
+    `K=${samples} support points per task${sampleRange ? `, from [${sampleRange.map(showNumber).join(', ')}]` : ''}${shared ? `; ${shared}` : ''}`,
   ];
 }
 

@@ -72,8 +72,8 @@ function seedGroups(results: CheckpointResult[], models: { dir: string; model: L
 }
 
 /** eval's report: fineTuneCheckpoints' results, what computed them, and the spread over seeds of runs of one config. */
-export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[], settings: EvalConfig, base: TrainConfig): EvalReport {
+export function evaluateCheckpoints(models: { dir: string; model: LoadedModel }[], settings: EvalConfig, base: TrainConfig, loaded?: unknown): EvalReport {
   const { backend, kernels } = runtime();
-  const evaluation = fineTuneCheckpoints(models, settings, base);
+  const evaluation = fineTuneCheckpoints(models, settings, base, {}, loaded);
   return { metalearnVersion: VERSION, backend, kernels, ...evaluation, seedGroups: seedGroups(evaluation.results, models) };
 }

@@ -151,3 +151,19 @@ export function showValue(v: unknown): string {
   if (Array.isArray(v)) return v.flat().map((x) => +Number(x).toFixed(4)).join(',');
   return typeof v === 'number' ? String(+v.toFixed(6)) : String(v);
 }
+
+/**
+ * A number for a title, with the minus sign the axes use: a multiple of pi/4 is
+ * written with pi ("π/2", "−2π"), anything else with at most 3 decimals.
+ */
+export function showNumber(v: number): string {
+  const quarters = (v / Math.PI) * 4;
+  const q = Math.round(quarters);
+  const g = q % 4 === 0 ? 4 : q % 2 === 0 ? 2 : 1;
+  const [num, den] = [q / g, 4 / g];
+  const text = q === 0 || Math.abs(quarters - q) > 1e-9 ? String(+v.toFixed(3)) : `${num === 1 ? '' : num === -1 ? '-' : num}π${den > 1 ? `/${den}` : ''}`;
+  return text.replace('-', '−');
+}
+
+/** A range for a title: "= 2" for a fixed value, "∈ [0.1, 5]" for a range. */
+export const showRange = ([lo, hi]: [number, number]) => (lo === hi ? `= ${showNumber(lo)}` : `∈ [${showNumber(lo)}, ${showNumber(hi)}]`);

@@ -1,12 +1,12 @@
-// The options every algorithm shares: the task family, the MLP, the inner loop, the meta-optimizer,
+// The options every algorithm shares: the MLP, the inner loop, the meta-optimizer,
 // logging, validation and checkpoints; and which algorithms read them. Adding a shared option is this
-// file alone: its entry in SHARED_OPTIONS, and its key in ALWAYS_USED (every algorithm reads it) or
+// file alone (the task family's options are its file's, tasks/): its entry in SHARED_OPTIONS, and its key in ALWAYS_USED (every algorithm reads it) or
 // TRAINING (every algorithm that trains); an option only some algorithms read is named in their `uses`.
 import { z } from 'zod';
 import { ACTIVATIONS, LOSSES } from '../core/model.js';
 import { META_LR_SCHEDULES, META_OPTIMIZERS } from '../core/optim.js';
 import { MAX_TASKS, MAX_UNITS } from './limits.js';
-import { atMost, count, countOrZero, finite, nonNegative, option, positive, range, strictRange, widths, type Values } from './option.js';
+import { atMost, count, countOrZero, nonNegative, option, positive, widths, type Values } from './option.js';
 
 const taskCount = atMost(count, MAX_TASKS);
 
@@ -30,11 +30,6 @@ export const SHARED_OPTIONS = {
   // tanh, not the MAML paper's ReLU: its bounded units keep fine-tuning stable for 10 updates at K = 5 (docs/training.md)
   activation: option({ flag: '--activation <name>', kind: 'enum', help: `hidden activation: ${ACTIVATIONS.join('|')}`, schema: z.enum(ACTIVATIONS), default: 'tanh' as (typeof ACTIVATIONS)[number] }),
   seed: option({ flag: '--seed <n>', kind: 'int', help: 'seed of the task stream and the initialisation', schema: countOrZero, default: 0 }),
-  amplitude: option({ flag: '--amplitude <lo,hi>', kind: 'range', help: 'task amplitude A, uniform in [lo, hi] (one number: fixed)', schema: range, default: [0.1, 5] as [number, number] }),
-  phase: option({ flag: '--phase <lo,hi>', kind: 'range', help: 'task phase, uniform in [lo, hi]; numbers may use pi (e.g. 0,2pi)', schema: range, default: [0, Math.PI] as [number, number] }),
-  phases: option({ flag: '--phases <list>', kind: 'numbers', help: 'a discrete set of phases drawn with equal probability; replaces --phase (e.g. 0,pi)', schema: z.array(finite).min(1).nullable(), default: null as number[] | null }),
-  frequency: option({ flag: '--frequency <lo,hi>', kind: 'range', help: 'task angular frequency w, uniform in [lo, hi] (one number: fixed), in y = A sin(w x + phase)', schema: range.refine(([lo]) => lo > 0, 'must be greater than 0'), default: [1, 1] as [number, number] }),
-  xRange: option({ flag: '--x-range <lo,hi>', kind: 'range', help: 'inputs x are drawn from [lo, hi]', schema: strictRange, default: [-5, 5] as [number, number] }),
   support: option({ flag: '--support <k>', kind: 'int', help: 'support points per task (K, the inner-loop data; daml: unlabeled source inputs drawn anew for each inner step)', schema: count, default: 10 }),
   supportGrid: option({ flag: '--support-grid', kind: 'bool', help: 'support points on an evenly spaced grid over x-range instead of uniform draws', schema: z.boolean(), default: false }),
   query: option({ flag: '--query <n>', kind: 'int', help: 'query points per task (the outer-loop data)', schema: count, default: 10 }),
@@ -49,12 +44,12 @@ export const SHARED_OPTIONS = {
 };
 
 export type SharedKey = keyof typeof SHARED_OPTIONS;
-/** The options a learner may name in its `uses`: the shared ones and the algorithm's name. */
-export type UsedKey = SharedKey | 'algo';
+/** The options a learner may name in its `uses`: the shared ones, the algorithm's name and the task family's. */
+export type UsedKey = SharedKey | 'algo' | 'family';
 
-/** Shared options every algorithm reads: the task family, the MLP, its fine-tuning and its validation. */
-export const ALWAYS_USED = ['description', 'algo', 'seed', 'hidden', 'activation', 'amplitude', 'phase', 'phases', 'frequency', 'xRange', 'loss', 'innerLr', 'valTasks', 'valSamples', 'valUpdates'] as const satisfies readonly UsedKey[];
+/** Shared options every algorithm reads: the task family (its name; its own options come with it), the MLP, its fine-tuning and its validation. */
+export const ALWAYS_USED = ['description', 'algo', 'seed', 'hidden', 'activation', 'family', 'loss', 'innerLr', 'valTasks', 'valSamples', 'valUpdates'] as const satisfies readonly UsedKey[];
 /** Shared options of every algorithm that trains: the loop and the meta-optimizer. */
 export const TRAINING = ['iterations', 'metaBatch', 'metaOptimizer', 'metaLr', 'metaLrFinal', 'metaLrSchedule', 'clipGrad', 'logEvery', 'evalEvery', 'checkpointEvery'] as const satisfies readonly UsedKey[];
 /** A config as every algorithm sees it: the shared options (and its name); an algorithm's own options come on top (algorithms/learner.ts). */
-export type SharedConfig = Values<typeof SHARED_OPTIONS> & { algo: string };
+export type SharedConfig = Values<typeof SHARED_OPTIONS> & { algo: string; family: string };

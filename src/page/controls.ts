@@ -2,7 +2,7 @@
 // fine-tuning settings and the stepper through the updates.
 import { defaultConfig } from '../config/config.js';
 import { Rng } from '../core/rng.js';
-import { sampleInputs, sampleTasks, type SineTask } from '../core/tasks.js';
+import { sampleInputs, sampleTasks, type SineTask } from '../tasks/sine.js';
 import { configOf } from '../run/format.js';
 import { $, round2 } from './dom.js';
 import { render } from './plots.js';
@@ -17,7 +17,7 @@ export function bindControls(): void {
 
 /** The wave's sliders, and a random wave of the first chosen run's task family. */
 function bindWave(): void {
-  const wave = (key: keyof SineTask) => {
+  const wave = (key: keyof SineTask & string) => {
     const input = $<HTMLInputElement>(key);
     input.value = String(state.wave[key]);
     input.addEventListener('input', () => {

@@ -1,6 +1,6 @@
 // The page's plots, drawn again from the state after each computation: the wave panel(s), which a
 // click adds a support point to or removes one from, the losses after each update, the training curves.
-import { sineValue } from '../core/tasks.js';
+import { sineValue } from '../tasks/sine.js';
 import { dot, frame, polyline } from './canvas.js';
 import { $, round2 } from './dom.js';
 import { compute, state } from './state.js';

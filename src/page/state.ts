@@ -3,7 +3,7 @@
 import { defaultConfig } from '../config/config.js';
 import { fineTuneCheckpoints, type CheckpointResult } from '../eval/checkpoints.js';
 import { resolveEvalConfig } from '../eval/options.js';
-import type { SineTask } from '../core/tasks.js';
+import type { SineTask } from '../tasks/sine.js';
 import { configOf } from '../run/format.js';
 import type { Listed } from './runs.js';
 

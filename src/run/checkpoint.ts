@@ -79,7 +79,7 @@ export function saveCheckpoint(dir: string, c: CheckpointContents, lock?: RunLoc
   }
   lock?.check();
   const inputs = inputWidth(config);
-  const metadata: Metadata = { formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, iteration, backend: c.info.backend, kernels: c.info.kernels, config: savedConfig(config), inputs: inputNames(inputs), files };
+  const metadata: Metadata = { formatVersion: FORMAT_VERSION, metalearnVersion: VERSION, iteration, backend: c.info.backend, kernels: c.info.kernels, config: savedConfig(config), inputs: inputNames(inputs), files, ...(c.info.data ? { data: c.info.data } : {}) };
   writeFileAtomic(join(dir, MODEL_FILE), JSON.stringify(modelJson(config.hidden, config.activation, weightsFile, metadata, inputs), null, 1));
   const kept = new Set([weightsFile, ...Object.values(files)]);
   for (const name of readdirSync(dir)) if (CHECKPOINT_FILE.test(name) && !kept.has(name)) rmSync(join(dir, name), { force: true });

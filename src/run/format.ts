@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { inputWidth, learnerOf } from '../algorithms/index.js';
+import type { DatasetFacts } from '../tasks/data.js';
 import type { Extras } from '../algorithms/learner.js';
 import { defaultConfig, validateConfig, type TrainConfig } from '../config/config.js';
 import { UsageError } from '../base/errors.js';
@@ -64,6 +65,8 @@ export interface RunInfo {
   backend: string;
   kernels: KernelSet;
   metalearnVersion: string;
+  /** The data file a data family's run was trained on: its content hash, columns, split and scales. */
+  data?: DatasetFacts;
 }
 
 /** What only a resume needs. */
@@ -286,7 +289,8 @@ function readInfo(meta: Partial<Metadata>, where: string, model: { inputs: numbe
   }
   const files = meta.files;
   if (!Number.isInteger(meta.iteration) || (meta.iteration as number) < 0 || typeof files?.state !== 'string' || typeof files.curve !== 'string') throw new UsageError(`${where}: its metalearn metadata is incomplete (damaged or not written by metalearn)`);
-  const info: RunInfo = { iteration: meta.iteration as number, config, backend: String(meta.backend), kernels: meta.kernels === 'simd' ? 'simd' : 'builtin', metalearnVersion: String(meta.metalearnVersion) };
+  const info: RunInfo = { iteration: meta.iteration as number, config, backend: String(meta.backend), kernels: meta.kernels === 'simd' ? 'simd' : 'builtin', metalearnVersion: String(meta.metalearnVersion), ...(meta.data ? { data: meta.data } : {}) };
+  if (config.family === 'data' && !meta.data?.sha256) throw new UsageError(`${where}: a run of the data family records its data (file, hash, scales), and this one does not`);
   const groups = Object.entries(learnerOf(config.algo).extras?.(config) ?? {}).map(([name, g]): [string, number[][]] => [name, g.shapes]);
   if (groups.length > 0 && typeof files.extras !== 'string') throw new UsageError(`${where}: ${config.algo} keeps its learned tensors in an extras file, and none is named`);
   return { info, files, groups };

@@ -10,13 +10,16 @@ import { describeFsError } from '../base/files.js';
 import { VERSION } from '../base/version.js';
 import { resumeConfig, validateConfig, type TrainConfig } from '../config/config.js';
 import { fineTuningSgd } from '../core/adapt.js';
-import { disposeEvalSet, fineTune, makeEvalSet, type EvalSet } from '../core/fine-tune.js';
+import { disposeEvalSet, fineTune, type EvalSet } from '../core/fine-tune.js';
 import { summarize } from '../core/stats.js';
 import { runtime } from '../kernels/backend.js';
 import { readRunDir, saveCheckpoint } from '../run/checkpoint.js';
 import type { Curve, ResumeState, Run, RunInfo, ValidationPoint } from '../run/format.js';
 import type { RunLock } from '../run/lock.js';
 import { checkResumable, prepareRunDir } from '../run/prepare.js';
+import type { DatasetFacts } from '../tasks/data.js';
+import type { TaskFamily } from '../tasks/family.js';
+import { loadFamily } from '../tasks/load.js';
 import { initialValues, metaStep, sampleMetaBatch, trainable, type Trainable } from './meta-step.js';
 
 export interface Progress {
@@ -71,11 +74,13 @@ interface Start {
   curve: Curve;
   /** The backend of the checkpoint resumed, if any. */
   trainedOn: string | null;
+  /** The data a resumed run was trained on (a data family's): its file must not have changed. */
+  data: DatasetFacts | null;
 }
 
 /** A fresh run: the MLP's initialisation and the learner's extras, drawn from the seed. */
 function freshStart(config: TrainConfig): Start {
-  return { config, iteration: 0, ...initialValues(config), resume: null, curve: { train: [], validation: [] }, trainedOn: null };
+  return { config, iteration: 0, ...initialValues(config), resume: null, curve: { train: [], validation: [] }, trainedOn: null, data: null };
 }
 
 /** A run to resume, as read: its committed checkpoint, its config with the changes resumeConfig allows, and the iterations left to train. */
@@ -99,12 +104,12 @@ export function readResumable(dir: string, changes: Partial<TrainConfig>): Resum
 /** A resumed run: its committed checkpoint, and its config with the changes resumeConfig allows. */
 function resumedStart(dir: string, changes: Partial<TrainConfig>): Start {
   const { run, config } = readResumable(dir, changes);
-  return { config, iteration: run.info.iteration, weights: run.weights, extras: Object.values(run.extras).flatMap((g) => g.map((a) => a.values)), resume: run.resume, curve: run.curve, trainedOn: run.info.backend };
+  return { config, iteration: run.info.iteration, weights: run.weights, extras: Object.values(run.extras).flatMap((g) => g.map((a) => a.values)), resume: run.resume, curve: run.curve, trainedOn: run.info.backend, data: run.info.data ?? null };
 }
 
 /** The fixed validation tasks of a run: drawn from their own stream of the seed. */
-export function validationSet(config: TrainConfig): EvalSet {
-  return makeEvalSet(config, { tasks: config.valTasks, samples: config.valSamples, seed: `${config.seed}:validation` });
+export function validationSet(t: Pick<Trainable, 'config' | 'family'>): EvalSet {
+  return t.family.heldOut({ split: 'validation', tasks: t.config.valTasks, samples: t.config.valSamples, seed: `${t.config.seed}:validation` });
 }
 
 // --- what the loop keeps ------------------------------------------------------------------------
@@ -163,6 +168,7 @@ class RunWriter {
     private readonly dir: string,
     private readonly lock: RunLock,
     start: Start,
+    private readonly data: DatasetFacts | null,
   ) {
     this.committed = start.resume ? start.iteration : null;
   }
@@ -176,7 +182,7 @@ class RunWriter {
   checkpoint(t: Trainable, iteration: number, window: LossWindow, curve: Curve, seconds: number): void {
     const read = checkFinite(window, t, iteration, this);
     const { backend, kernels } = runtime();
-    const info: RunInfo = { iteration, config: t.config, backend, kernels, metalearnVersion: VERSION };
+    const info: RunInfo = { iteration, config: t.config, backend, kernels, metalearnVersion: VERSION, ...(this.data ? { data: this.data } : {}) };
     const values = (ts: tf.Tensor[]) => ts.map((x) => x.dataSync() as Float32Array);
     try {
       saveCheckpoint(this.dir, { info, weights: values(t.params), extras: values(Object.values(t.extras).flat()), resume: { optimizer: t.optimizer.state(), rng: t.rng.state(), window: read, seconds }, curve }, this.lock);
@@ -230,11 +236,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!options.resume && !options.config) throw new UsageError('train: give a config (a new run) or resume');
   const config = options.resume ? undefined : validateConfig(options.config, 'train options'); // a library caller gets the CLI's checks too
   if (options.resumeFrom !== undefined && !options.resume) throw new UsageError('train: resumeFrom goes with resume');
+  const fresh = config && (await loadFamily(config)); // a new run's data is read (and refused) before its directory is made
   const lock = prepareRunDir(dir, { resume: Boolean(options.resume), force: Boolean(options.force), from: options.resumeFrom });
   let result: TrainResult;
   try {
     const start = options.resume ? resumedStart(dir, options.resume) : freshStart(config!);
-    result = await loop(dir, start, lock, options);
+    const tasks = fresh || (await loadFamily(start.config, start.data));
+    result = await loop(dir, start, tasks, lock, options);
   } finally {
     lock.release();
   }
@@ -243,12 +251,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   return result;
 }
 
-async function loop(dir: string, start: Start, lock: RunLock, options: TrainOptions): Promise<TrainResult> {
+async function loop(dir: string, start: Start, tasks: { family: TaskFamily; data: DatasetFacts | null }, lock: RunLock, options: TrainOptions): Promise<TrainResult> {
   const { config, curve } = start;
-  const t = trainable(config, start.weights, start.extras, start.resume);
-  const valSet = validationSet(config);
+  const t = trainable(config, start.weights, start.extras, start.resume, tasks.family);
+  const valSet = validationSet(t);
   const window = new LossWindow({ ...(start.resume?.window ?? { sum: 0, count: 0 }) });
-  const writer = new RunWriter(dir, lock, start);
+  const writer = new RunWriter(dir, lock, start, tasks.data);
   const total = trains(config.algo) ? config.iterations : 0;
   const clock = performance.now();
   const seconds = () => (start.resume?.seconds ?? 0) + (performance.now() - clock) / 1000;
@@ -267,7 +275,7 @@ async function loop(dir: string, start: Start, lock: RunLock, options: TrainOpti
       writer.checkpoint(t, iteration, window, curve, seconds());
     }
     while (iteration < total) {
-      window.add(metaStep(t, sampleMetaBatch(t.rng, config), iteration)); // sample, meta-step
+      window.add(metaStep(t, sampleMetaBatch(t), iteration)); // sample, meta-step
       iteration++;
       const logged = window.count >= config.logEvery || iteration === total;
       if (logged) {

@@ -9,7 +9,8 @@ import { clipByGlobalNorm } from '../core/adapt.js';
 import { initParams, paramShapes } from '../core/model.js';
 import { createMetaOptimizer, metaLrAt, type MetaOptimizer, type OptimizerState } from '../core/optim.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { pointSet, sampleInputs, sampleTasks } from '../core/tasks.js';
+import { familyOf } from '../tasks/index.js';
+import type { TaskFamily } from '../tasks/family.js';
 
 /** The starting point of a fresh run as tensors: the MLP's initialisation and the learner's extras, each drawn from a stream of the seed's own. */
 export function initialTensors(config: TrainConfig): { initial: tf.Tensor[]; extras: Extras } {
@@ -31,6 +32,8 @@ export function initialValues(config: TrainConfig): { weights: Float32Array[]; e
 /** What a meta-iteration works on, as live tensors, with its learner and meta-optimizer. */
 export interface Trainable extends MetaState<TrainConfig> {
   learner: MetaLearner<AlgorithmOptions>;
+  /** The task family its meta-batches are drawn from. */
+  family: TaskFamily;
   optimizer: MetaOptimizer;
   dispose(): void;
 }
@@ -42,7 +45,7 @@ export interface Continued {
 }
 
 /** Variables of the starting values (the MLP's, then the extras' in their order), a meta-optimizer over all of them, and the random stream (continued for a resume). */
-export function trainable(config: TrainConfig, weights: Float32Array[], extraValues: Float32Array[], continued: Continued | null = null): Trainable {
+export function trainable(config: TrainConfig, weights: Float32Array[], extraValues: Float32Array[], continued: Continued | null = null, family: TaskFamily = familyOf(config)): Trainable {
   const learner = learnerOf(config.algo);
   const shapes = paramShapes(config.hidden, inputWidth(config));
   const variable = (values: Float32Array, shape: number[]) => tf.tidy(() => tf.variable(tf.tensor(values, shape), true)); // the tensor goes, the variable stays
@@ -54,6 +57,7 @@ export function trainable(config: TrainConfig, weights: Float32Array[], extraVal
   return {
     config,
     learner,
+    family,
     params,
     extras,
     adaptation: adaptationOf(learner, { params, extras }),
@@ -72,12 +76,10 @@ export function freshTrainable(config: TrainConfig): Trainable {
   return trainable(config, weights, extras);
 }
 
-/** Sample: the tasks of a meta-batch and their support (and query) points, drawn from the run's stream. */
-export function sampleMetaBatch(rng: Rng, config: TrainConfig): MetaBatch {
-  const tasks = sampleTasks(rng, config, config.metaBatch);
-  const support = pointSet(tasks, sampleInputs(rng, tasks.length, config.support, config.xRange, config.supportGrid));
-  const query = usesQuery(config.algo) ? pointSet(tasks, sampleInputs(rng, tasks.length, config.query, config.xRange, config.queryGrid)) : null;
-  return { tasks, support, query };
+/** Sample: the tasks of a meta-batch and their support (and query) points, drawn by the family from the run's stream. */
+export function sampleMetaBatch(t: Pick<Trainable, 'rng' | 'config' | 'family'>): MetaBatch {
+  const { config } = t;
+  return t.family.sampleBatch(t.rng, { tasks: config.metaBatch, support: config.support, query: usesQuery(config.algo) ? config.query : null, supportGrid: config.supportGrid, queryGrid: config.queryGrid });
 }
 
 /** Meta-step: the learner's meta-gradient of the batch, and one step of the meta-optimizer (at the iteration's outer step size). Returns the meta-loss, a scalar the caller frees; frees the batch. */
@@ -96,5 +98,5 @@ export function metaStep(t: Trainable, batch: MetaBatch, iteration: number): tf.
 
 /** Sample and meta-step, as the loop does them. */
 export function metaIteration(t: Trainable, iteration: number): tf.Scalar {
-  return metaStep(t, sampleMetaBatch(t.rng, t.config), iteration);
+  return metaStep(t, sampleMetaBatch(t), iteration);
 }
